@@ -1,10 +1,15 @@
-//! The gRPC contracts between Flowsvault services, generated from `proto/`, and the one
-//! error-code table that both gRPC and HTTP speak.
+//! The contracts between Flowsvault services: the gRPC API generated from `proto/`, the
+//! one error-code table that both gRPC and HTTP speak, and the vocabulary every service
+//! must agree on (file names, durations).
 
+mod duration;
 pub mod error;
+mod file_name;
 mod time;
 
+pub use duration::{FileDuration, InvalidDuration};
 pub use error::ErrorCode;
+pub use file_name::{EmptyFileName, FileName, MAX_NAME_BYTES};
 pub use time::{from_timestamp, to_timestamp};
 
 pub mod auth {

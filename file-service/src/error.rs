@@ -1,0 +1,37 @@
+//! The file-service error enum and its mapping onto the shared code table.
+
+use flowsvault_proto::ErrorCode;
+use tonic::Status;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("file not found")]
+    NotFound,
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database query failed")]
+    Database(#[from] diesel::result::Error),
+    #[error("no database connection available")]
+    Pool(#[from] diesel_async::pooled_connection::deadpool::PoolError),
+}
+
+impl From<FileError> for Status {
+    fn from(error: FileError) -> Self {
+        let code = match &error {
+            FileError::NotFound => ErrorCode::NotFound,
+            FileError::InvalidArgument(_) => ErrorCode::InvalidRequest,
+            FileError::Conflict(_) => ErrorCode::Conflict,
+            FileError::Pool(_) => {
+                tracing::error!(error = ?anyhow::Error::from(error), "database unavailable");
+                return ErrorCode::UpstreamUnavailable.status("database unavailable");
+            }
+            FileError::Database(_) => {
+                tracing::error!(error = ?anyhow::Error::from(error), "database query failed");
+                return ErrorCode::Internal.status("database query failed");
+            }
+        };
+        code.status(error.to_string())
+    }
+}

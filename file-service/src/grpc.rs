@@ -1,0 +1,224 @@
+//! The gRPC adapter: proto messages in, repository calls, proto messages out.
+
+use flowsvault_proto::{
+    FileDuration, FileName,
+    files::v1::{
+        BeginUploadRequest, ClaimPurgeableRequest, ClaimPurgeableResponse, CompleteUploadRequest,
+        DeleteFileRequest, FailUploadRequest, File, FileStatus, GetFileRequest, ListFilesRequest,
+        ListFilesResponse, MarkPurgedRequest, MarkPurgedResponse, file_service_server::FileService,
+    },
+    to_timestamp,
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    domain::{ListQuery, RowStatus},
+    error::FileError,
+    repository::{FileRecord, FileRepository, NewFile},
+};
+
+const MAX_MIME_TYPE_BYTES: usize = 255;
+const MAX_CLAIM: u32 = 1_000;
+
+#[derive(Clone)]
+pub struct FileApi {
+    files: FileRepository,
+}
+
+impl FileApi {
+    pub fn new(files: FileRepository) -> Self {
+        Self { files }
+    }
+}
+
+fn parse_id(text: &str, what: &str) -> Result<Uuid, FileError> {
+    Uuid::parse_str(text).map_err(|_| FileError::InvalidArgument(format!("{what} is not a uuid")))
+}
+
+fn parse_duration(value: i32) -> Result<FileDuration, FileError> {
+    FileDuration::from_proto(value)
+        .ok_or_else(|| FileError::InvalidArgument("duration is missing or unknown".into()))
+}
+
+fn to_proto(record: FileRecord) -> File {
+    let FileRecord {
+        metadata: row,
+        expired,
+    } = record;
+    let status = match RowStatus::parse(&row.status) {
+        Some(RowStatus::Active) if expired => FileStatus::Expired,
+        Some(RowStatus::Active) => FileStatus::Active,
+        Some(RowStatus::Pending) => FileStatus::Pending,
+        Some(RowStatus::Failed) => FileStatus::Failed,
+        Some(RowStatus::Deleted) => FileStatus::Deleted,
+        Some(RowStatus::Purged) => FileStatus::Purged,
+        None => FileStatus::Unspecified,
+    };
+    let duration = FileDuration::parse(&row.duration).map_or(0, |d| d.to_proto() as i32);
+    File {
+        id: row.id.to_string(),
+        user_id: row.user_id.to_string(),
+        original_name: row.original_name,
+        file_name: row.file_name,
+        // The column has a `size >= 0` check.
+        size: u64::try_from(row.size).unwrap_or_default(),
+        mime_type: row.mime_type,
+        extension: row.extension,
+        sha256: row.sha256.unwrap_or_default(),
+        uploaded_at: Some(to_timestamp(row.uploaded_at.unwrap_or(row.created_at))),
+        expires_at: row.expires_at.map(to_timestamp),
+        duration,
+        status: status as i32,
+    }
+}
+
+#[tonic::async_trait]
+impl FileService for FileApi {
+    #[tracing::instrument(skip_all)]
+    async fn begin_upload(
+        &self,
+        request: Request<BeginUploadRequest>,
+    ) -> Result<Response<File>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let name = FileName::sanitize(&request.original_name)
+            .map_err(|error| FileError::InvalidArgument(error.to_string()))?;
+        let duration = parse_duration(request.duration)?;
+        let mime_type = match request.mime_type.trim() {
+            "" => "application/octet-stream".to_owned(),
+            text if text.len() > MAX_MIME_TYPE_BYTES => {
+                return Err(FileError::InvalidArgument("mime_type is too long".into()).into());
+            }
+            text => text.to_owned(),
+        };
+        let id = Uuid::new_v4();
+        let record = self
+            .files
+            .insert_pending(NewFile {
+                id,
+                user_id,
+                file_name: name.storage_name(id),
+                extension: name.extension(),
+                original_name: name.as_str().to_owned(),
+                mime_type,
+                duration: duration.as_str(),
+            })
+            .await?;
+        tracing::info!(%id, %user_id, "upload begun");
+        Ok(Response::new(to_proto(record)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn complete_upload(
+        &self,
+        request: Request<CompleteUploadRequest>,
+    ) -> Result<Response<File>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let id = parse_id(&request.id, "id")?;
+        let duration = parse_duration(request.duration)?;
+        let size = i64::try_from(request.size)
+            .map_err(|_| FileError::InvalidArgument("size is out of range".into()))?;
+        let sha256 = request.sha256.to_ascii_lowercase();
+        if sha256.len() != 64 || !sha256.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return Err(FileError::InvalidArgument("sha256 must be 64 hex digits".into()).into());
+        }
+        let record = self
+            .files
+            .complete(
+                user_id,
+                id,
+                size,
+                &sha256,
+                duration.as_str(),
+                duration.seconds(),
+            )
+            .await?;
+        tracing::info!(%id, size, "upload completed");
+        Ok(Response::new(to_proto(record)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn fail_upload(
+        &self,
+        request: Request<FailUploadRequest>,
+    ) -> Result<Response<File>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let id = parse_id(&request.id, "id")?;
+        let record = self.files.fail(user_id, id).await?;
+        tracing::info!(%id, "upload failed");
+        Ok(Response::new(to_proto(record)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn get_file(&self, request: Request<GetFileRequest>) -> Result<Response<File>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        // A malformed id cannot name any file: not found, like a missing one.
+        let id = Uuid::parse_str(&request.id).map_err(|_| FileError::NotFound)?;
+        let record = self.files.get_active(user_id, id).await?;
+        Ok(Response::new(to_proto(record)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_files(
+        &self,
+        request: Request<ListFilesRequest>,
+    ) -> Result<Response<ListFilesResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let query = ListQuery::parse(&request)?;
+        let (records, total) = self.files.list(user_id, &query).await?;
+        Ok(Response::new(ListFilesResponse {
+            items: records.into_iter().map(to_proto).collect(),
+            total: u64::try_from(total).unwrap_or_default(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_file(
+        &self,
+        request: Request<DeleteFileRequest>,
+    ) -> Result<Response<File>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let id = Uuid::parse_str(&request.id).map_err(|_| FileError::NotFound)?;
+        let record = self.files.soft_delete(user_id, id).await?;
+        tracing::info!(%id, "file deleted");
+        Ok(Response::new(to_proto(record)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn mark_purged(
+        &self,
+        request: Request<MarkPurgedRequest>,
+    ) -> Result<Response<MarkPurgedResponse>, Status> {
+        let id = parse_id(&request.into_inner().id, "id")?;
+        self.files.mark_purged(id).await?;
+        Ok(Response::new(MarkPurgedResponse {}))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn claim_purgeable(
+        &self,
+        request: Request<ClaimPurgeableRequest>,
+    ) -> Result<Response<ClaimPurgeableResponse>, Status> {
+        let request = request.into_inner();
+        let seconds = |value: u64, what: &str| {
+            i64::try_from(value)
+                .map_err(|_| FileError::InvalidArgument(format!("{what} is out of range")))
+        };
+        let limit = i64::from(request.limit.clamp(1, MAX_CLAIM));
+        let stale_after = seconds(request.stale_after_seconds, "stale_after_seconds")?;
+        let lease = seconds(request.lease_seconds, "lease_seconds")?;
+        let records = self
+            .files
+            .claim_purgeable(limit, stale_after, lease)
+            .await?;
+        Ok(Response::new(ClaimPurgeableResponse {
+            files: records.into_iter().map(to_proto).collect(),
+        }))
+    }
+}

@@ -1,0 +1,332 @@
+//! Queries on `file_metadata`. Every decision about time uses the database clock
+//! (`now()`), so replicas with skewed clocks agree.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    ExpressionMethods, OptionalExtension, PgTextExpressionMethods, QueryDsl, QueryableByName,
+    SelectableHelper,
+    dsl::sql,
+    sql_types::{BigInt, Bool, Text, Uuid as SqlUuid},
+};
+use diesel_async::RunQueryDsl;
+use flowsvault_kit::database::Pool;
+use uuid::Uuid;
+
+use crate::{
+    domain::{ListQuery, RowStatus, Sort, Visibility},
+    error::FileError,
+    schema::file_metadata,
+};
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::QueryableByName)]
+#[diesel(table_name = file_metadata, check_for_backend(diesel::pg::Pg))]
+pub struct FileRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub original_name: String,
+    pub file_name: String,
+    pub extension: String,
+    pub mime_type: String,
+    pub size: i64,
+    pub sha256: Option<String>,
+    pub duration: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub uploaded_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub purged_at: Option<DateTime<Utc>>,
+    pub claimed_until: Option<DateTime<Utc>>,
+}
+
+/// A row with whether it has expired by the database clock at the time of the query.
+#[derive(Debug, Clone, QueryableByName)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct FileRecord {
+    // Not named `row`: the derive uses that name internally.
+    #[diesel(embed)]
+    pub metadata: FileRow,
+    #[diesel(sql_type = Bool)]
+    pub expired: bool,
+}
+
+impl From<(FileRow, bool)> for FileRecord {
+    fn from((metadata, expired): (FileRow, bool)) -> Self {
+        Self { metadata, expired }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub original_name: String,
+    pub file_name: String,
+    pub extension: String,
+    pub mime_type: String,
+    pub duration: &'static str,
+}
+
+const EXPIRED: &str = "coalesce(expires_at <= now(), false)";
+const RETURNING: &str = "RETURNING *, coalesce(expires_at <= now(), false) AS expired";
+
+#[derive(Clone)]
+pub struct FileRepository {
+    pool: Pool,
+}
+
+impl FileRepository {
+    pub fn new(pool: Pool) -> Self {
+        Self { pool }
+    }
+
+    #[tracing::instrument(skip(self, new), fields(id = %new.id))]
+    pub async fn insert_pending(&self, new: NewFile) -> Result<FileRecord, FileError> {
+        let mut connection = self.pool.get().await?;
+        let row = diesel::insert_into(file_metadata::table)
+            .values((
+                file_metadata::id.eq(new.id),
+                file_metadata::user_id.eq(new.user_id),
+                file_metadata::original_name.eq(new.original_name),
+                file_metadata::file_name.eq(new.file_name),
+                file_metadata::extension.eq(new.extension),
+                file_metadata::mime_type.eq(new.mime_type),
+                file_metadata::duration.eq(new.duration),
+                file_metadata::status.eq(RowStatus::Pending.as_str()),
+            ))
+            .returning(FileRow::as_returning())
+            .get_result(&mut connection)
+            .await?;
+        Ok(FileRecord {
+            metadata: row,
+            expired: false,
+        })
+    }
+
+    /// pending → active, with the stored size and digest; the lifetime starts now.
+    #[tracing::instrument(skip(self, sha256))]
+    pub async fn complete(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        size: i64,
+        sha256: &str,
+        duration: &'static str,
+        lifetime_seconds: Option<i64>,
+    ) -> Result<FileRecord, FileError> {
+        let mut connection = self.pool.get().await?;
+        let updated = diesel::sql_query(format!(
+            "UPDATE file_metadata
+             SET status = 'active', size = $3, sha256 = $4, duration = $5, uploaded_at = now(),
+                 expires_at = now() + make_interval(secs => $6::double precision)
+             WHERE id = $1 AND user_id = $2 AND status = 'pending'
+             {RETURNING}"
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<BigInt, _>(size)
+        .bind::<Text, _>(sha256)
+        .bind::<Text, _>(duration)
+        .bind::<diesel::sql_types::Nullable<BigInt>, _>(lifetime_seconds)
+        .get_result::<FileRecord>(&mut connection)
+        .await
+        .optional()?;
+        match updated {
+            Some(record) => Ok(record),
+            None => Err(self.why_not_pending(user_id, id).await?),
+        }
+    }
+
+    /// pending → failed. Idempotent: an already failed upload stays failed.
+    #[tracing::instrument(skip(self))]
+    pub async fn fail(&self, user_id: Uuid, id: Uuid) -> Result<FileRecord, FileError> {
+        let mut connection = self.pool.get().await?;
+        let updated = diesel::sql_query(format!(
+            "UPDATE file_metadata SET status = 'failed'
+             WHERE id = $1 AND user_id = $2 AND status IN ('pending', 'failed')
+             {RETURNING}"
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(user_id)
+        .get_result::<FileRecord>(&mut connection)
+        .await
+        .optional()?;
+        match updated {
+            Some(record) => Ok(record),
+            None => Err(self.why_not_pending(user_id, id).await?),
+        }
+    }
+
+    async fn why_not_pending(&self, user_id: Uuid, id: Uuid) -> Result<FileError, FileError> {
+        let mut connection = self.pool.get().await?;
+        let status: Option<String> = file_metadata::table
+            .filter(file_metadata::id.eq(id))
+            .filter(file_metadata::user_id.eq(user_id))
+            .select(file_metadata::status)
+            .first(&mut connection)
+            .await
+            .optional()?;
+        Ok(match status {
+            None => FileError::NotFound,
+            Some(status) => FileError::Conflict(format!("the upload is {status}, not pending")),
+        })
+    }
+
+    /// An active file of `user_id` (expired or not); anything else is not found.
+    #[tracing::instrument(skip(self))]
+    pub async fn get_active(&self, user_id: Uuid, id: Uuid) -> Result<FileRecord, FileError> {
+        let mut connection = self.pool.get().await?;
+        file_metadata::table
+            .filter(file_metadata::id.eq(id))
+            .filter(file_metadata::user_id.eq(user_id))
+            .filter(file_metadata::status.eq(RowStatus::Active.as_str()))
+            .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
+            .first::<(FileRow, bool)>(&mut connection)
+            .await
+            .optional()?
+            .map(FileRecord::from)
+            .ok_or(FileError::NotFound)
+    }
+
+    /// One page of a user's files and the total number that match.
+    #[tracing::instrument(skip(self))]
+    pub async fn list(
+        &self,
+        user_id: Uuid,
+        query: &ListQuery,
+    ) -> Result<(Vec<FileRecord>, i64), FileError> {
+        let mut connection = self.pool.get().await?;
+        let total: i64 = filtered(user_id, query)
+            .count()
+            .get_result(&mut connection)
+            .await?;
+        let page = filtered(user_id, query)
+            .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
+            .order_by(sort_key(query))
+            .then_order_by(if query.descending {
+                Box::new(file_metadata::id.desc()) as SortKey
+            } else {
+                Box::new(file_metadata::id.asc())
+            })
+            .limit(i64::from(query.per_page))
+            .offset(query.offset())
+            .load::<(FileRow, bool)>(&mut connection)
+            .await?;
+        Ok((page.into_iter().map(FileRecord::from).collect(), total))
+    }
+
+    /// active → deleted. The caller removes the object next and reports it with
+    /// [`FileRepository::mark_purged`]; until then the janitor retries the removal.
+    #[tracing::instrument(skip(self))]
+    pub async fn soft_delete(&self, user_id: Uuid, id: Uuid) -> Result<FileRecord, FileError> {
+        let mut connection = self.pool.get().await?;
+        diesel::sql_query(format!(
+            "UPDATE file_metadata SET status = 'deleted', deleted_at = now()
+             WHERE id = $1 AND user_id = $2 AND status = 'active'
+             {RETURNING}"
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(user_id)
+        .get_result::<FileRecord>(&mut connection)
+        .await
+        .optional()?
+        .ok_or(FileError::NotFound)
+    }
+
+    /// failed or deleted → purged, once the object is gone. Idempotent.
+    #[tracing::instrument(skip(self))]
+    pub async fn mark_purged(&self, id: Uuid) -> Result<(), FileError> {
+        let mut connection = self.pool.get().await?;
+        let changed = diesel::sql_query(
+            "UPDATE file_metadata SET status = 'purged', purged_at = now(), claimed_until = NULL
+             WHERE id = $1 AND status IN ('failed', 'deleted', 'purged')",
+        )
+        .bind::<SqlUuid, _>(id)
+        .execute(&mut connection)
+        .await?;
+        if changed == 0 {
+            return Err(FileError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Marks pending uploads older than `stale_after_seconds` failed, then claims up to
+    /// `limit` rows whose objects must be removed, for `lease_seconds`. Rows claimed by
+    /// another janitor are skipped, not waited for.
+    #[tracing::instrument(skip(self))]
+    pub async fn claim_purgeable(
+        &self,
+        limit: i64,
+        stale_after_seconds: i64,
+        lease_seconds: i64,
+    ) -> Result<Vec<FileRecord>, FileError> {
+        let mut connection = self.pool.get().await?;
+        let abandoned = diesel::sql_query(
+            "UPDATE file_metadata SET status = 'failed'
+             WHERE status = 'pending'
+               AND created_at < now() - make_interval(secs => $1::double precision)",
+        )
+        .bind::<BigInt, _>(stale_after_seconds)
+        .execute(&mut connection)
+        .await?;
+        if abandoned > 0 {
+            tracing::info!(abandoned, "stale pending uploads marked failed");
+        }
+        let claimed = diesel::sql_query(format!(
+            "UPDATE file_metadata
+             SET claimed_until = now() + make_interval(secs => $2::double precision)
+             WHERE id IN (
+                 SELECT id FROM file_metadata
+                 WHERE status IN ('failed', 'deleted')
+                   AND (claimed_until IS NULL OR claimed_until < now())
+                 ORDER BY created_at
+                 LIMIT $1
+                 FOR UPDATE SKIP LOCKED)
+             {RETURNING}"
+        ))
+        .bind::<BigInt, _>(limit)
+        .bind::<BigInt, _>(lease_seconds)
+        .load::<FileRecord>(&mut connection)
+        .await?;
+        Ok(claimed)
+    }
+}
+
+type SortKey = Box<
+    dyn diesel::expression::BoxableExpression<
+            file_metadata::table,
+            diesel::pg::Pg,
+            SqlType = diesel::expression::expression_types::NotSelectable,
+        >,
+>;
+
+fn sort_key(query: &ListQuery) -> SortKey {
+    match (query.sort, query.descending) {
+        (Sort::UploadedAt, true) => Box::new(file_metadata::uploaded_at.desc()),
+        (Sort::UploadedAt, false) => Box::new(file_metadata::uploaded_at.asc()),
+        (Sort::Name, true) => Box::new(file_metadata::original_name.desc()),
+        (Sort::Name, false) => Box::new(file_metadata::original_name.asc()),
+        (Sort::Size, true) => Box::new(file_metadata::size.desc()),
+        (Sort::Size, false) => Box::new(file_metadata::size.asc()),
+    }
+}
+
+fn filtered(
+    user_id: Uuid,
+    query: &ListQuery,
+) -> file_metadata::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut rows = file_metadata::table
+        .filter(file_metadata::user_id.eq(user_id))
+        .filter(file_metadata::status.eq(RowStatus::Active.as_str()))
+        .into_boxed();
+    rows = match query.visibility {
+        Visibility::Active => rows.filter(sql::<Bool>("(expires_at IS NULL OR expires_at > now())")),
+        Visibility::Expired => rows.filter(sql::<Bool>("expires_at <= now()")),
+        Visibility::All => rows,
+    };
+    if let Some(pattern) = query.like_pattern() {
+        // Backslash is PostgreSQL's default LIKE escape, matching `like_pattern`.
+        rows = rows.filter(file_metadata::original_name.ilike(pattern));
+    }
+    rows
+}

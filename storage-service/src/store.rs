@@ -1,0 +1,209 @@
+//! The object store behind one interface. Backends are `object_store` implementations;
+//! this module adds what the service needs on top: streaming puts with a bounded number
+//! of fixed-size parts in flight, SHA-256 of the stored bytes, and large read chunks.
+
+use std::{ops::Range, sync::Arc};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
+use object_store::{
+    GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart,
+    local::LocalFileSystem, path::Path,
+};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use crate::{
+    config::{Backend, Config},
+    error::StorageError,
+};
+
+/// Size of the chunks a download is streamed in.
+pub const READ_CHUNK_BYTES: usize = 256 * 1024;
+
+/// What a put stream carries after its header.
+#[derive(Debug)]
+pub enum Incoming {
+    Chunk(Bytes),
+    Finish { size: u64 },
+}
+
+/// The outcome of a completed put.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectStorage {
+    store: Arc<dyn ObjectStore>,
+    part_size: usize,
+    parts_in_flight: usize,
+}
+
+impl ObjectStorage {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let store: Arc<dyn ObjectStore> = match config.backend {
+            Backend::Local => {
+                std::fs::create_dir_all(&config.root).map_err(|error| {
+                    anyhow::anyhow!("creating {}: {error}", config.root.display())
+                })?;
+                Arc::new(LocalFileSystem::new_with_prefix(&config.root)?)
+            }
+        };
+        Ok(Self {
+            store,
+            part_size: usize::try_from(config.part_size)?,
+            parts_in_flight: usize::try_from(config.parts_in_flight)?,
+        })
+    }
+
+    /// Parses an object key; keys are single path segments of safe characters.
+    pub fn path(key: &str) -> Result<Path, StorageError> {
+        let invalid = |reason: &str| StorageError::InvalidKey {
+            key: key.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if key.is_empty() || key.len() > 1024 {
+            return Err(invalid("length must be 1 to 1024 bytes"));
+        }
+        if key.contains('#') {
+            // `#` marks staging files of the local backend.
+            return Err(invalid("`#` is reserved"));
+        }
+        Path::parse(key).map_err(|error| invalid(&error.to_string()))
+    }
+
+    /// Streams `incoming` into the object at `path`. The object appears only when the
+    /// stream finished with a matching byte count; anything else aborts the upload.
+    #[tracing::instrument(skip(self, incoming), fields(key = %path))]
+    pub async fn put(
+        &self,
+        path: &Path,
+        mut incoming: impl Stream<Item = Result<Incoming, StorageError>> + Unpin,
+    ) -> Result<Stored, StorageError> {
+        let upload = self.store.put_multipart(path).await?;
+        let mut writer = AbortOnDrop(Some(WriteMultipart::new_with_chunk_size(
+            upload,
+            self.part_size,
+        )));
+        let mut hasher = Sha256::new();
+        let mut received: u64 = 0;
+        let outcome = loop {
+            match incoming.next().await {
+                Some(Ok(Incoming::Chunk(bytes))) => {
+                    hasher.update(&bytes);
+                    received += bytes.len() as u64;
+                    let Some(parts) = writer.0.as_mut() else {
+                        break Err(StorageError::MalformedStream("upload already closed"));
+                    };
+                    if let Err(error) = parts.wait_for_capacity(self.parts_in_flight).await {
+                        break Err(error.into());
+                    }
+                    parts.put(bytes);
+                }
+                Some(Ok(Incoming::Finish { size })) if size == received => break Ok(()),
+                Some(Ok(Incoming::Finish { size })) => {
+                    break Err(StorageError::SizeMismatch {
+                        declared: size,
+                        received,
+                    });
+                }
+                Some(Err(error)) => break Err(error),
+                None => break Err(StorageError::MalformedStream("stream ended without finish")),
+            }
+        };
+        let Some(parts) = writer.0.take() else {
+            return Err(StorageError::MalformedStream("upload already closed"));
+        };
+        match outcome {
+            Ok(()) => {
+                parts.finish().await?;
+                let stored = Stored {
+                    size: received,
+                    sha256: hex::encode(hasher.finalize()),
+                };
+                tracing::info!(size = stored.size, "object stored");
+                Ok(stored)
+            }
+            Err(error) => {
+                if let Err(abort_error) = parts.abort().await {
+                    tracing::warn!(error = %abort_error, "aborting the upload failed");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Streams the object, or the bytes `range` of it, in chunks of about
+    /// [`READ_CHUNK_BYTES`].
+    #[tracing::instrument(skip(self), fields(key = %path))]
+    pub async fn get(
+        &self,
+        path: &Path,
+        range: Option<Range<u64>>,
+    ) -> Result<BoxStream<'static, Result<Bytes, StorageError>>, StorageError> {
+        if let Some(range) = &range
+            && range.start >= range.end
+        {
+            return Err(StorageError::InvalidRange {
+                start: range.start,
+                end: range.end,
+            });
+        }
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let result = self.store.get_opts(path, options).await?;
+        let served = result.range.clone();
+        match result.payload {
+            // The generic file stream reads 8 KiB at a time; read large chunks instead.
+            GetResultPayload::File(file, _) => {
+                let mut file = tokio::fs::File::from_std(file);
+                file.seek(std::io::SeekFrom::Start(served.start))
+                    .await
+                    .map_err(StorageError::Io)?;
+                let reader = file.take(served.end - served.start);
+                Ok(ReaderStream::with_capacity(reader, READ_CHUNK_BYTES)
+                    .map_err(StorageError::Io)
+                    .boxed())
+            }
+            GetResultPayload::Stream(stream) => Ok(stream.map_err(StorageError::from).boxed()),
+        }
+    }
+
+    #[tracing::instrument(skip(self), fields(key = %path))]
+    pub async fn head(&self, path: &Path) -> Result<object_store::ObjectMeta, StorageError> {
+        Ok(self.store.head(path).await?)
+    }
+
+    /// Removes the object; a missing object counts as removed.
+    #[tracing::instrument(skip(self), fields(key = %path))]
+    pub async fn delete(&self, path: &Path) -> Result<(), StorageError> {
+        match self.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// Aborts a multipart upload whose put was dropped half-way (the caller went away),
+/// so no staging data or parts are left behind.
+struct AbortOnDrop(Option<WriteMultipart>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(parts) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(error) = parts.abort().await {
+                    tracing::warn!(%error, "aborting a dropped upload failed");
+                }
+            });
+        }
+    }
+}
