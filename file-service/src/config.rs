@@ -1,7 +1,11 @@
 //! Typed settings: defaults, then environment, then command line.
 
 #[derive(Clone, Debug, clap::Parser)]
-#[command(name = "file-service", version, about = "Flowsvault file metadata service")]
+#[command(
+    name = "file-service",
+    version,
+    about = "Flowsvault file metadata service"
+)]
 pub struct Config {
     /// Address the gRPC server listens on (port 0 picks a free port).
     #[arg(long, env = "FLOWSVAULT_FILES_ADDR", default_value = "127.0.0.1:50052")]
@@ -13,7 +17,11 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Most connections the pool opens.
-    #[arg(long, env = "FLOWSVAULT_FILES_DATABASE_POOL_SIZE", default_value_t = 16)]
+    #[arg(
+        long,
+        env = "FLOWSVAULT_FILES_DATABASE_POOL_SIZE",
+        default_value_t = 16
+    )]
     pub database_pool_size: usize,
 }
 

@@ -65,6 +65,7 @@ error_codes! {
     Conflict => ("conflict", 409, Aborted, "The resource is in a conflicting state"),
     FileExpired => ("file_expired", 410, FailedPrecondition, "The file has expired"),
     FileTooLarge => ("file_too_large", 413, OutOfRange, "The file is larger than the upload limit"),
+    RangeNotSatisfiable => ("range_not_satisfiable", 416, OutOfRange, "The requested range is not satisfiable"),
     UnsupportedMediaType => ("unsupported_media_type", 415, InvalidArgument, "The request body has an unsupported media type"),
     FileTypeNotAllowed => ("file_type_not_allowed", 415, InvalidArgument, "This file type is not allowed"),
     ContentMismatch => ("content_mismatch", 415, InvalidArgument, "The file content does not match its extension"),

@@ -9,18 +9,35 @@ pub enum Backend {
 }
 
 #[derive(Clone, Debug, clap::Parser)]
-#[command(name = "storage-service", version, about = "Flowsvault storage service")]
+#[command(
+    name = "storage-service",
+    version,
+    about = "Flowsvault storage service"
+)]
 pub struct Config {
     /// Address the gRPC server listens on (port 0 picks a free port).
-    #[arg(long, env = "FLOWSVAULT_STORAGE_ADDR", default_value = "127.0.0.1:50053")]
+    #[arg(
+        long,
+        env = "FLOWSVAULT_STORAGE_ADDR",
+        default_value = "127.0.0.1:50053"
+    )]
     pub listen_addr: String,
 
     /// Where objects are stored.
-    #[arg(long, env = "FLOWSVAULT_STORAGE_BACKEND", value_enum, default_value = "local")]
+    #[arg(
+        long,
+        env = "FLOWSVAULT_STORAGE_BACKEND",
+        value_enum,
+        default_value = "local"
+    )]
     pub backend: Backend,
 
     /// Directory of the local backend; created when missing.
-    #[arg(long, env = "FLOWSVAULT_STORAGE_ROOT", default_value = "./data/objects")]
+    #[arg(
+        long,
+        env = "FLOWSVAULT_STORAGE_ROOT",
+        default_value = "./data/objects"
+    )]
     pub root: PathBuf,
 
     /// Size of every multipart part but the last, in bytes. Memory per upload is bounded by

@@ -38,7 +38,11 @@ impl StorageService for StorageApi {
             Some(PutRequest {
                 message: Some(put_request::Message::Header(header)),
             }) => header,
-            _ => return Err(StorageError::MalformedStream("the first message must be a header").into()),
+            _ => {
+                return Err(
+                    StorageError::MalformedStream("the first message must be a header").into(),
+                );
+            }
         };
         let path = ObjectStorage::path(&header.key)?;
         let incoming = messages.map(|message| match message {

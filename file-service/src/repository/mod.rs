@@ -320,7 +320,9 @@ fn filtered(
         .filter(file_metadata::status.eq(RowStatus::Active.as_str()))
         .into_boxed();
     rows = match query.visibility {
-        Visibility::Active => rows.filter(sql::<Bool>("(expires_at IS NULL OR expires_at > now())")),
+        Visibility::Active => {
+            rows.filter(sql::<Bool>("(expires_at IS NULL OR expires_at > now())"))
+        }
         Visibility::Expired => rows.filter(sql::<Bool>("expires_at <= now()")),
         Visibility::All => rows,
     };

@@ -1,0 +1,7 @@
+//! Newtypes that parse input once at the boundary; below it, values are valid.
+
+pub mod api_key;
+pub mod user;
+
+pub use api_key::{ApiKey, ApiKeyName, KeyExpiry, KeyHash};
+pub use user::{Email, UserName};

@@ -1,0 +1,76 @@
+//! Typed settings: defaults, then environment, then command line.
+
+use std::time::Duration;
+
+use flowsvault_proto::FileDuration;
+
+#[derive(Clone, Debug, clap::Parser)]
+#[command(name = "gateway", version, about = "Flowsvault HTTP gateway")]
+pub struct Config {
+    /// Address the HTTP server listens on (port 0 picks a free port).
+    #[arg(
+        long,
+        env = "FLOWSVAULT_GATEWAY_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen_addr: String,
+
+    /// gRPC URL of auth-service.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_AUTH_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub auth_url: String,
+
+    /// gRPC URL of file-service.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_FILES_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    pub files_url: String,
+
+    /// gRPC URL of storage-service.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_STORAGE_URL",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    pub storage_url: String,
+
+    /// gRPC URL of the janitor; empty to leave it out of readiness.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_JANITOR_URL",
+        default_value = "http://127.0.0.1:50054"
+    )]
+    pub janitor_url: String,
+
+    /// Largest accepted upload, in bytes, counted on the stream.
+    #[arg(long, env = "FLOWSVAULT_MAX_UPLOAD_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+
+    /// Lifetime of an upload that names none: 1h, 1d, 7d, 30d or unlimited.
+    #[arg(long, env = "FLOWSVAULT_DEFAULT_DURATION", default_value = "unlimited")]
+    pub default_duration: FileDuration,
+
+    /// How long a verified API key is trusted without asking auth-service again; a
+    /// revoked key is refused by every replica within this time.
+    #[arg(long, env = "FLOWSVAULT_API_KEY_CACHE_TTL_SECS", default_value_t = 10)]
+    pub api_key_cache_ttl_secs: u64,
+
+    /// HTTP worker threads; 0 means one per CPU.
+    #[arg(long, env = "FLOWSVAULT_GATEWAY_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+
+    /// Deadline of unary calls to the services, in seconds.
+    #[arg(long, env = "FLOWSVAULT_UPSTREAM_TIMEOUT_SECS", default_value_t = 10)]
+    pub upstream_timeout_secs: u64,
+}
+
+impl Config {
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_secs(self.upstream_timeout_secs)
+    }
+}

@@ -1,0 +1,12 @@
+//! gateway: the only public door. It authenticates each request, validates it, and
+//! forwards it to the services over gRPC, streaming bytes both ways. It keeps no
+//! durable state, so any number of replicas can run.
+
+pub mod auth;
+pub mod backends;
+pub mod config;
+pub mod content_disposition;
+pub mod problem;
+pub mod request_id;
+pub mod routes;
+pub mod startup;

@@ -1,0 +1,179 @@
+//! `GET /api/download/{id}`: the bytes streamed from storage-service with exact length,
+//! a strong ETag (the SHA-256), conditional requests and single byte ranges.
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    body::SizedStream,
+    http::{StatusCode, header},
+    web,
+};
+use flowsvault_proto::{
+    ErrorCode,
+    storage::v1::{ByteRange, GetRequest},
+};
+use futures_util::StreamExt;
+
+use super::files::active_file;
+use crate::{
+    auth::Principal, content_disposition, problem::ApiError, request_id::RequestId,
+    startup::AppState,
+};
+
+/// What a `Range` header asks of an object of a known size.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RangeRequest {
+    /// No range, or one we answer with the whole body (several ranges, other units).
+    Whole,
+    /// Inclusive start, exclusive end.
+    Partial(u64, u64),
+    Unsatisfiable,
+}
+
+pub fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
+    let Some(spec) = header.and_then(|value| value.trim().strip_prefix("bytes=")) else {
+        return RangeRequest::Whole;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Whole;
+    }
+    let Some((start, end)) = spec.trim().split_once('-') else {
+        return RangeRequest::Whole;
+    };
+    let (start, end) = (start.trim(), end.trim());
+    let parsed = if start.is_empty() {
+        // A suffix: the last `end` bytes.
+        match end.parse::<u64>() {
+            Ok(0) => return RangeRequest::Unsatisfiable,
+            Ok(length) => Some((size.saturating_sub(length), size)),
+            Err(_) => None,
+        }
+    } else {
+        match (start.parse::<u64>(), end) {
+            (Ok(first), "") => Some((first, size)),
+            (Ok(first), last) => match last.parse::<u64>() {
+                Ok(last) if last >= first => Some((first, size.min(last.saturating_add(1)))),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    match parsed {
+        // A syntactically invalid range is ignored (RFC 9110 §14.2).
+        None => RangeRequest::Whole,
+        Some((first, _)) if first >= size => RangeRequest::Unsatisfiable,
+        Some((first, end)) => RangeRequest::Partial(first, end),
+    }
+}
+
+fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
+    if_none_match.is_some_and(|value| {
+        value
+            .split(',')
+            .map(|candidate| candidate.trim().trim_start_matches("W/"))
+            .any(|candidate| candidate == "*" || candidate == etag)
+    })
+}
+
+pub async fn download(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let file = active_file(&state, &principal, &request_id, id.into_inner()).await?;
+    let etag = format!("\"{}\"", file.sha256);
+    let header_text = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    if etag_matches(header_text(header::IF_NONE_MATCH), &etag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
+    }
+    let range = match parse_range(header_text(header::RANGE), file.size) {
+        RangeRequest::Unsatisfiable => {
+            return Err(ApiError::new(
+                ErrorCode::RangeNotSatisfiable,
+                format!("the file has {} bytes", file.size),
+            )
+            .with_header(header::CONTENT_RANGE, format!("bytes */{}", file.size)));
+        }
+        RangeRequest::Partial(start, end) if start > 0 || end < file.size => Some((start, end)),
+        RangeRequest::Partial(..) | RangeRequest::Whole => None,
+    };
+    let mut storage = state.backends.storage.clone();
+    let chunks = storage
+        .get(state.backends.stream_request(
+            GetRequest {
+                key: file.file_name.clone(),
+                range: range.map(|(start, end)| ByteRange { start, end }),
+            },
+            &request_id,
+        ))
+        .await?
+        .into_inner();
+    let body = chunks.map(|message| {
+        message.map(|message| message.chunk).map_err(|status| {
+            tracing::warn!(%status, "download interrupted by storage");
+            actix_web::error::ErrorBadGateway("storage stream failed")
+        })
+    });
+    let (status, length) = match range {
+        Some((start, end)) => (StatusCode::PARTIAL_CONTENT, end - start),
+        None => (StatusCode::OK, file.size),
+    };
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type(file.mime_type.as_str())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            content_disposition::attachment(&file.original_name),
+        ))
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"));
+    if let Some((start, end)) = range {
+        response.insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{}", end - 1, file.size),
+        ));
+    }
+    Ok(response.body(SizedStream::new(length, body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_parsed_as_rfc_9110_says() {
+        use RangeRequest::*;
+        assert_eq!(parse_range(None, 100), Whole);
+        assert_eq!(parse_range(Some("bytes=0-9"), 100), Partial(0, 10));
+        assert_eq!(parse_range(Some("bytes=90-"), 100), Partial(90, 100));
+        assert_eq!(parse_range(Some("bytes=-10"), 100), Partial(90, 100));
+        assert_eq!(parse_range(Some("bytes=-500"), 100), Partial(0, 100));
+        assert_eq!(parse_range(Some("bytes=50-5000"), 100), Partial(50, 100));
+        assert_eq!(parse_range(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-0"), 0), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), Whole);
+        assert_eq!(parse_range(Some("bytes=9-1"), 100), Whole);
+        assert_eq!(parse_range(Some("items=0-1"), 100), Whole);
+        assert_eq!(parse_range(Some("bytes=x-y"), 100), Whole);
+    }
+
+    #[test]
+    fn if_none_match_compares_strong_and_weak_tags() {
+        let etag = "\"abc\"";
+        assert!(etag_matches(Some("\"abc\""), etag));
+        assert!(etag_matches(Some("\"x\", W/\"abc\""), etag));
+        assert!(etag_matches(Some("*"), etag));
+        assert!(!etag_matches(Some("\"abd\""), etag));
+        assert!(!etag_matches(None, etag));
+    }
+}

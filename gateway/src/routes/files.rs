@@ -1,0 +1,254 @@
+//! Listing, reading and deleting file metadata.
+
+use actix_web::{HttpResponse, web};
+use chrono::SecondsFormat;
+use flowsvault_proto::{
+    ErrorCode, FileDuration,
+    files::v1::{
+        DeleteFileRequest, File, FileStatus, GetFileRequest, ListFilesRequest, MarkPurgedRequest,
+        SortField, SortOrder, StatusFilter,
+    },
+    from_timestamp,
+    storage::v1::DeleteRequest,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState};
+
+/// The public shape of a file (API.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FileView {
+    pub id: String,
+    pub original_name: String,
+    pub file_name: String,
+    pub size: u64,
+    pub mime_type: String,
+    pub extension: String,
+    pub sha256: String,
+    pub uploaded_at: String,
+    pub expires_at: Option<String>,
+    pub duration: String,
+    pub download_url: String,
+    pub status: String,
+}
+
+impl FileView {
+    pub fn from_proto(file: File) -> Self {
+        let rfc3339 = |timestamp: &prost_types::Timestamp| {
+            from_timestamp(timestamp)
+                .map(|at| at.to_rfc3339_opts(SecondsFormat::Millis, true))
+                .unwrap_or_default()
+        };
+        let status = match FileStatus::try_from(file.status) {
+            Ok(FileStatus::Expired) => "expired",
+            Ok(FileStatus::Active) => "active",
+            Ok(FileStatus::Pending) => "pending",
+            Ok(FileStatus::Failed) => "failed",
+            Ok(FileStatus::Deleted | FileStatus::Purged) => "deleted",
+            Ok(FileStatus::Unspecified) | Err(_) => "unknown",
+        };
+        Self {
+            download_url: format!("/api/download/{}", file.id),
+            uploaded_at: file.uploaded_at.as_ref().map(rfc3339).unwrap_or_default(),
+            expires_at: file.expires_at.as_ref().map(rfc3339),
+            duration: FileDuration::from_proto(file.duration)
+                .map_or("unlimited", FileDuration::as_str)
+                .to_owned(),
+            status: status.to_owned(),
+            id: file.id,
+            original_name: file.original_name,
+            file_name: file.file_name,
+            size: file.size,
+            mime_type: file.mime_type,
+            extension: file.extension,
+            sha256: file.sha256,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListParams {
+    page: Option<u32>,
+    per_page: Option<u32>,
+    q: Option<String>,
+    status: Option<StatusParam>,
+    sort: Option<SortParam>,
+    order: Option<OrderParam>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum StatusParam {
+    Active,
+    Expired,
+    All,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum SortParam {
+    UploadedAt,
+    Name,
+    Size,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum OrderParam {
+    Asc,
+    Desc,
+}
+
+const MAX_PER_PAGE: u32 = 100;
+const DEFAULT_PER_PAGE: u32 = 20;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    items: Vec<FileView>,
+    page: u32,
+    per_page: u32,
+    total: u64,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let params = params.into_inner();
+    let page = params.page.unwrap_or(1);
+    let per_page = params.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if page == 0 {
+        return Err(ApiError::invalid("page starts at 1"));
+    }
+    if per_page == 0 || per_page > MAX_PER_PAGE {
+        return Err(ApiError::invalid(format!(
+            "perPage must be between 1 and {MAX_PER_PAGE}"
+        )));
+    }
+    let request = ListFilesRequest {
+        user_id: principal.user_id,
+        page,
+        per_page,
+        query: params.q,
+        status: match params.status.unwrap_or(StatusParam::Active) {
+            StatusParam::Active => StatusFilter::Active,
+            StatusParam::Expired => StatusFilter::Expired,
+            StatusParam::All => StatusFilter::All,
+        } as i32,
+        sort: match params.sort.unwrap_or(SortParam::UploadedAt) {
+            SortParam::UploadedAt => SortField::UploadedAt,
+            SortParam::Name => SortField::Name,
+            SortParam::Size => SortField::Size,
+        } as i32,
+        order: match params.order.unwrap_or(OrderParam::Desc) {
+            OrderParam::Asc => SortOrder::Asc,
+            OrderParam::Desc => SortOrder::Desc,
+        } as i32,
+    };
+    let mut files = state.backends.files.clone();
+    let listed = files
+        .list_files(state.backends.request(request, &request_id))
+        .await?
+        .into_inner();
+    Ok(HttpResponse::Ok().json(Page {
+        items: listed.items.into_iter().map(FileView::from_proto).collect(),
+        page,
+        per_page,
+        total: listed.total,
+    }))
+}
+
+/// The caller's active file; expired files answer 410, everything else 404.
+pub async fn active_file(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &RequestId,
+    id: String,
+) -> Result<File, ApiError> {
+    let mut files = state.backends.files.clone();
+    let file = files
+        .get_file(state.backends.request(
+            GetFileRequest {
+                user_id: principal.user_id.clone(),
+                id,
+            },
+            request_id,
+        ))
+        .await?
+        .into_inner();
+    match FileStatus::try_from(file.status) {
+        Ok(FileStatus::Active) => Ok(file),
+        Ok(FileStatus::Expired) => Err(ApiError::new(
+            ErrorCode::FileExpired,
+            "the file has expired",
+        )),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let file = active_file(&state, &principal, &request_id, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(FileView::from_proto(file)))
+}
+
+/// Marks the row deleted, then removes the object. If the removal fails the row stays
+/// `deleted` and the janitor retries it; the client's answer is 204 either way.
+pub async fn delete(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let mut files = state.backends.files.clone();
+    let deleted = files
+        .delete_file(state.backends.request(
+            DeleteFileRequest {
+                user_id: principal.user_id,
+                id: id.into_inner(),
+            },
+            &request_id,
+        ))
+        .await?
+        .into_inner();
+    purge_object(&state, &request_id, &deleted.id, &deleted.file_name).await;
+    Ok(super::no_content())
+}
+
+/// Removes an object whose row no longer needs it and records that it is gone. Failures
+/// are logged and left to the janitor, which finds the row still unpurged.
+pub async fn purge_object(state: &AppState, request_id: &RequestId, id: &str, key: &str) {
+    let mut storage = state.backends.storage.clone();
+    let removed = storage
+        .delete(state.backends.request(
+            DeleteRequest {
+                key: key.to_owned(),
+            },
+            request_id,
+        ))
+        .await;
+    if let Err(status) = removed {
+        tracing::warn!(%id, %status, "object removal failed; the janitor will retry");
+        return;
+    }
+    let mut files = state.backends.files.clone();
+    let marked = files
+        .mark_purged(
+            state
+                .backends
+                .request(MarkPurgedRequest { id: id.to_owned() }, request_id),
+        )
+        .await;
+    if let Err(status) = marked {
+        tracing::warn!(%id, %status, "marking the file purged failed; the janitor will retry");
+    }
+}

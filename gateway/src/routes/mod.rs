@@ -1,0 +1,56 @@
+//! HTTP routes of the public API (see API.md), each answering with JSON or a problem
+//! document.
+
+mod download;
+mod files;
+mod health;
+mod upload;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use flowsvault_proto::ErrorCode;
+
+use crate::problem::ApiError;
+
+pub use files::FileView;
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(resource("/api/health").route(web::get().to(health::health)))
+        .service(resource("/api/ready").route(web::get().to(health::ready)))
+        .service(resource("/api/upload").route(web::post().to(upload::upload)))
+        .service(resource("/api/files").route(web::get().to(files::list)))
+        .service(
+            resource("/api/files/{id}")
+                .route(web::get().to(files::get))
+                .route(web::delete().to(files::delete)),
+        )
+        .service(resource("/api/download/{id}").route(web::get().to(download::download)));
+}
+
+/// A resource whose unmatched methods answer 405 as a problem document.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("{} is not allowed on {}", request.method(), request.path()),
+    ))
+}
+
+pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ErrorCode::NotFound,
+        format!("no route for {}", request.path()),
+    ))
+}
+
+/// Maps extractor failures (bad query strings, paths, JSON) to 400 problem documents.
+pub fn invalid_input(error: impl std::fmt::Display) -> actix_web::Error {
+    ApiError::invalid(error.to_string()).into()
+}
+
+fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}

@@ -1,0 +1,300 @@
+//! `POST /api/upload`: a multipart body streamed part by part to storage-service, never
+//! held whole. The row is recorded `pending` before the first byte is stored and made
+//! `active` only after the object is complete; every other ending marks it `failed`
+//! and removes whatever was stored.
+
+use actix_multipart::{Field, Multipart};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use bytes::Bytes;
+use flowsvault_proto::{
+    ErrorCode, FileDuration, FileName,
+    files::v1::{BeginUploadRequest, CompleteUploadRequest, FailUploadRequest, File},
+    storage::v1::{PutFinish, PutHeader, PutRequest, put_request},
+};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{FileView, files::purge_object};
+use crate::{auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState};
+
+/// Room for multipart boundaries and part headers when judging `Content-Length`.
+const MULTIPART_OVERHEAD_BYTES: u64 = 64 * 1024;
+/// Longest value accepted in a text field.
+const MAX_FIELD_BYTES: usize = 64;
+/// Chunks queued between the client's stream and storage-service: the back-pressure
+/// buffer, so memory per upload stays bounded whatever the file size.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+pub async fn upload(
+    request: HttpRequest,
+    payload: web::Payload,
+    principal: Principal,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if !is_multipart {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the body must be multipart/form-data with a `file` part",
+        ));
+    }
+    let limit = state.settings.max_upload_bytes;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit.saturating_add(MULTIPART_OVERHEAD_BYTES)) {
+        return Err(too_large(limit));
+    }
+
+    let mut multipart = Multipart::new(request.headers(), payload);
+    let mut duration: Option<FileDuration> = None;
+    let mut stored: Option<PendingUpload> = None;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(malformed)?;
+        match field.name() {
+            Some("duration") => {
+                let text = read_text(&mut field).await?;
+                duration = Some(FileDuration::parse(&text).map_err(|error| {
+                    ApiError::new(ErrorCode::InvalidDuration, error.to_string())
+                })?);
+            }
+            Some("file") if stored.is_some() => {
+                return Err(ApiError::invalid("send one `file` part per request"));
+            }
+            Some("file") => {
+                let raw_name = field
+                    .content_disposition()
+                    .and_then(|disposition| disposition.get_filename())
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            ErrorCode::InvalidFileName,
+                            "the `file` part has no filename",
+                        )
+                    })?;
+                let name = FileName::sanitize(raw_name).map_err(|error| {
+                    ApiError::new(ErrorCode::InvalidFileName, error.to_string())
+                })?;
+                let initial_duration = duration.unwrap_or(state.settings.default_duration);
+                let mut pending =
+                    PendingUpload::begin(&state, &principal, &request_id, &name, initial_duration)
+                        .await?;
+                pending.store(&mut field, limit).await?;
+                stored = Some(pending);
+            }
+            Some(other) => {
+                return Err(ApiError::invalid(format!(
+                    "unexpected form field `{other}`"
+                )));
+            }
+            None => return Err(ApiError::invalid("a form part has no name")),
+        }
+    }
+    let pending = stored
+        .ok_or_else(|| ApiError::new(ErrorCode::MissingFile, "the form has no `file` part"))?;
+    let file = pending
+        .complete(duration.unwrap_or(state.settings.default_duration))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/files/{}", file.id)))
+        .json(FileView::from_proto(file)))
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::FileTooLarge,
+        format!("the upload limit is {limit} bytes"),
+    )
+    .with("limit", limit.into())
+}
+
+fn malformed(error: actix_multipart::MultipartError) -> ApiError {
+    ApiError::invalid(format!("malformed multipart body: {error}"))
+}
+
+async fn read_text(field: &mut Field) -> Result<String, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(malformed)?;
+        if bytes.len() + chunk.len() > MAX_FIELD_BYTES {
+            return Err(ApiError::invalid("a form field is too long"));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| ApiError::invalid("a form field is not UTF-8"))
+}
+
+/// An upload whose row exists. Unless it is completed, dropping it (an error, or the
+/// client going away mid-stream) marks the row failed and removes the object.
+struct PendingUpload {
+    state: web::Data<AppState>,
+    request_id: RequestId,
+    user_id: String,
+    file: File,
+    completed: bool,
+    stored: Option<(u64, String)>,
+}
+
+impl PendingUpload {
+    async fn begin(
+        state: &web::Data<AppState>,
+        principal: &Principal,
+        request_id: &RequestId,
+        name: &FileName,
+        duration: FileDuration,
+    ) -> Result<Self, ApiError> {
+        let extension = name.extension();
+        let mime_type = mime_guess::from_ext(&extension)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_owned();
+        let mut files = state.backends.files.clone();
+        let file = files
+            .begin_upload(state.backends.request(
+                BeginUploadRequest {
+                    user_id: principal.user_id.clone(),
+                    original_name: name.as_str().to_owned(),
+                    mime_type,
+                    duration: duration.to_proto() as i32,
+                },
+                request_id,
+            ))
+            .await?
+            .into_inner();
+        Ok(Self {
+            state: state.clone(),
+            request_id: request_id.clone(),
+            user_id: principal.user_id.clone(),
+            file,
+            completed: false,
+            stored: None,
+        })
+    }
+
+    /// Streams the part to storage-service, counting bytes as they pass.
+    async fn store(&mut self, field: &mut Field, limit: u64) -> Result<(), ApiError> {
+        let (sender, receiver) = mpsc::channel::<PutRequest>(CHUNKS_IN_FLIGHT);
+        let header = PutRequest {
+            message: Some(put_request::Message::Header(PutHeader {
+                key: self.file.file_name.clone(),
+                content_type: self.file.mime_type.clone(),
+                metadata: [
+                    ("originalName".to_owned(), self.file.original_name.clone()),
+                    ("userId".to_owned(), self.user_id.clone()),
+                ]
+                .into(),
+            })),
+        };
+        let feed = async move {
+            let storage_gone =
+                || ApiError::new(ErrorCode::UpstreamUnavailable, "storage stopped receiving");
+            sender.send(header).await.map_err(|_| storage_gone())?;
+            let mut size: u64 = 0;
+            while let Some(chunk) = field.next().await {
+                let chunk: Bytes = chunk.map_err(malformed)?;
+                size += chunk.len() as u64;
+                if size > limit {
+                    return Err(too_large(limit));
+                }
+                let message = PutRequest {
+                    message: Some(put_request::Message::Chunk(chunk)),
+                };
+                sender.send(message).await.map_err(|_| storage_gone())?;
+            }
+            let finish = PutRequest {
+                message: Some(put_request::Message::Finish(PutFinish { size })),
+            };
+            sender.send(finish).await.map_err(|_| storage_gone())?;
+            Ok::<_, ApiError>(size)
+        };
+        let mut storage = self.state.backends.storage.clone();
+        let call = async {
+            storage
+                .put(
+                    self.state
+                        .backends
+                        .stream_request(ReceiverStream::new(receiver), &self.request_id),
+                )
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(ApiError::from)
+        };
+        // The first failure on either side drops the other: a dropped call cancels the
+        // stream, and storage-service aborts an upload that never finished.
+        let (sent, stored) = tokio::try_join!(feed, call)?;
+        if stored.size != sent {
+            return Err(ApiError::new(
+                ErrorCode::UpstreamFailed,
+                "storage stored a different number of bytes",
+            ));
+        }
+        self.stored = Some((stored.size, stored.sha256));
+        Ok(())
+    }
+
+    async fn complete(mut self, duration: FileDuration) -> Result<File, ApiError> {
+        let Some((size, sha256)) = self.stored.clone() else {
+            return Err(ApiError::new(ErrorCode::Internal, "no bytes were stored"));
+        };
+        let mut files = self.state.backends.files.clone();
+        let file = files
+            .complete_upload(self.state.backends.request(
+                CompleteUploadRequest {
+                    user_id: self.user_id.clone(),
+                    id: self.file.id.clone(),
+                    size,
+                    sha256,
+                    duration: duration.to_proto() as i32,
+                },
+                &self.request_id,
+            ))
+            .await?
+            .into_inner();
+        self.completed = true;
+        tracing::info!(id = %file.id, size, "upload stored");
+        Ok(file)
+    }
+}
+
+impl Drop for PendingUpload {
+    fn drop(&mut self) {
+        if self.completed {
+            return;
+        }
+        let state = self.state.clone();
+        let request_id = self.request_id.clone();
+        let id = self.file.id.clone();
+        let key = self.file.file_name.clone();
+        let user_id = self.user_id.clone();
+        // Runs detached: the request may already be gone.
+        actix_web::rt::spawn(async move {
+            let mut files = state.backends.files.clone();
+            let failed = files
+                .fail_upload(state.backends.request(
+                    FailUploadRequest {
+                        user_id,
+                        id: id.clone(),
+                    },
+                    &request_id,
+                ))
+                .await;
+            match failed {
+                Ok(_) => purge_object(&state, &request_id, &id, &key).await,
+                Err(status) => {
+                    tracing::warn!(%id, %status, "marking the upload failed did not work; the janitor will retry");
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,93 @@
+//! Start-up: what `main` runs and what tests start on port 0.
+
+use std::{net::TcpListener, time::Duration};
+
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use anyhow::Context;
+use flowsvault_proto::FileDuration;
+
+use crate::{
+    auth::KeyCache,
+    backends::Backends,
+    config::Config,
+    request_id,
+    routes::{self, invalid_input},
+};
+
+/// How long in-flight requests (uploads included) may run after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Upload and download settings the handlers read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub max_upload_bytes: u64,
+    pub default_duration: FileDuration,
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub backends: Backends,
+    pub keys: KeyCache,
+    pub settings: Settings,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&config.listen_addr)
+            .with_context(|| format!("binding {}", config.listen_addr))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            backends: Backends::connect(&config)?,
+            keys: KeyCache::new(Duration::from_secs(config.api_key_cache_ttl_secs)),
+            settings: Settings {
+                max_upload_bytes: config.max_upload_bytes,
+                default_duration: config.default_duration,
+            },
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(
+                    web::QueryConfig::default().error_handler(|error, _| invalid_input(error)),
+                )
+                .app_data(web::PathConfig::default().error_handler(|error, _| invalid_input(error)))
+                .app_data(web::JsonConfig::default().error_handler(|error, _| invalid_input(error)))
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+                .wrap(from_fn(request_id::middleware))
+        })
+        .listen(listener)?
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+        .disable_signals();
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
+    /// finish for up to 30 seconds.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let server = self.server;
+        tokio::select! {
+            served = server => served.context("http server failed"),
+            () = shutdown => {
+                handle.stop(true).await;
+                Ok(())
+            }
+        }
+    }
+}

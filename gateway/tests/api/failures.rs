@@ -1,0 +1,205 @@
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
+use reqwest::{
+    StatusCode,
+    multipart::{Form, Part},
+};
+use serde_json::Value;
+
+use crate::helpers::{problem, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn requests_without_a_valid_key_are_401_problems() {
+    let app = spawn_app().await;
+    let key = app.api_key("ivan@example.com").await;
+    let wrong_secret = format!("{}x", &key[..key.len() - 1]);
+    let cases: [(&str, Option<&str>); 4] = [
+        ("no header", None),
+        ("garbage", Some("Bearer not-a-key")),
+        ("wrong secret", Some(&wrong_secret)),
+        (
+            "unknown prefix",
+            Some("Bearer fv_ZZZZZZZZ_0123456789012345678901234567890123456789012"),
+        ),
+    ];
+    for (case, header) in cases {
+        let mut request = app.client.get(app.url("/api/files"));
+        if let Some(header) = header {
+            let value = if header.starts_with("Bearer ") {
+                header.to_owned()
+            } else {
+                format!("Bearer {header}")
+            };
+            request = request.header("Authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer", "{case}");
+        assert_eq!(problem(response).await["code"], "unauthenticated", "{case}");
+    }
+    let upload = app
+        .client
+        .post(app.url("/api/upload"))
+        .multipart(Form::new().part("file", Part::bytes(b"x".to_vec()).file_name("a.txt")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.rows_with_status("pending").await, 0);
+}
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_413_and_leaves_nothing_behind() {
+    let app = spawn_app_with(|config| config.max_upload_bytes = 1024 * 1024).await;
+    let key = app.api_key("judy@example.com").await;
+    // Streamed without a length, so only counting on the stream can catch it.
+    let chunks = (0..4).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 512 * 1024])));
+    let part = Part::stream(reqwest::Body::wrap_stream(stream::iter(chunks))).file_name("big.bin");
+    let response = app.upload_form(&key, Form::new().part("file", part)).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body = problem(response).await;
+    assert_eq!(body["code"], "file_too_large");
+    assert_eq!(body["limit"], 1024 * 1024);
+    assert!(
+        app.eventually(|| async { app.rows_with_status("purged").await == 1 })
+            .await
+    );
+    assert_eq!(app.rows_with_status("active").await, 0);
+    assert!(app.stored_objects().is_empty());
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_before_any_row() {
+    let app = spawn_app_with(|config| config.max_upload_bytes = 1024).await;
+    let key = app.api_key("kim@example.com").await;
+    let response = app.upload(&key, "big.bin", vec![0; 256 * 1024]).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.rows_with_status("pending").await, 0);
+    assert_eq!(app.rows_with_status("failed").await, 0);
+}
+
+#[tokio::test]
+async fn malformed_uploads_are_4xx_problems() {
+    let app = spawn_app().await;
+    let key = app.api_key("leo@example.com").await;
+
+    let not_multipart = app
+        .client
+        .post(app.url("/api/upload"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"file": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_multipart.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        problem(not_multipart).await["code"],
+        "unsupported_media_type"
+    );
+
+    let no_file = app
+        .upload_form(&key, Form::new().text("duration", "1d"))
+        .await;
+    assert_eq!(no_file.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(problem(no_file).await["code"], "missing_file");
+
+    let no_name = app
+        .upload_form(&key, Form::new().part("file", Part::bytes(b"x".to_vec())))
+        .await;
+    assert_eq!(no_name.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(problem(no_name).await["code"], "invalid_file_name");
+
+    let empty_name = app.upload(&key, "../", b"x".to_vec()).await;
+    assert_eq!(empty_name.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(problem(empty_name).await["code"], "invalid_file_name");
+
+    let broken = app
+        .client
+        .post(app.url("/api/upload"))
+        .bearer_auth(&key)
+        .header("Content-Type", "multipart/form-data; boundary=XYZ")
+        .body("--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nno end")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(problem(broken).await["code"], "invalid_request");
+
+    let two_files = Form::new()
+        .part("file", Part::bytes(b"a".to_vec()).file_name("a.txt"))
+        .part("file", Part::bytes(b"b".to_vec()).file_name("b.txt"));
+    let response = app.upload_form(&key, two_files).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    assert!(
+        app.eventually(|| async {
+            app.rows_with_status("pending").await == 0 && app.rows_with_status("failed").await == 0
+        })
+        .await
+    );
+    assert_eq!(app.rows_with_status("active").await, 0);
+    assert!(app.stored_objects().is_empty());
+}
+
+/// The foundation's crash test: storage-service dies while a 200 MiB upload streams.
+#[tokio::test]
+async fn killing_storage_mid_upload_never_yields_an_active_file() {
+    let mut app = spawn_app_with(|config| config.max_upload_bytes = 300 * 1024 * 1024).await;
+    let key = app.api_key("mallory@example.com").await;
+    const CHUNK: usize = 1024 * 1024;
+    const TOTAL_CHUNKS: u64 = 200;
+    let sent = Arc::new(AtomicU64::new(0));
+    let (kill_sender, kill_receiver) = tokio::sync::oneshot::channel::<()>();
+    let kill_sender = std::sync::Mutex::new(Some(kill_sender));
+    let counter = sent.clone();
+    let chunks = stream::iter(0..TOTAL_CHUNKS).map(move |index| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        if index == 50
+            && let Some(sender) = kill_sender.lock().unwrap().take()
+        {
+            let _ = sender.send(());
+        }
+        Ok::<_, std::io::Error>(Bytes::from(vec![(index % 251) as u8; CHUNK]))
+    });
+    let part = Part::stream(reqwest::Body::wrap_stream(chunks)).file_name("huge.bin");
+    let client = app.client.clone();
+    let url = app.url("/api/upload");
+    let upload = tokio::spawn(async move {
+        client
+            .post(url)
+            .bearer_auth(key)
+            .multipart(Form::new().part("file", part))
+            .send()
+            .await
+    });
+    kill_receiver.await.unwrap();
+    app.storage.kill();
+
+    match upload.await.unwrap() {
+        Ok(response) => {
+            let status = response.status();
+            assert!(status.is_server_error(), "got {status}");
+            let body: Value = response.json().await.unwrap();
+            assert!(
+                body["code"].as_str().unwrap().starts_with("upstream_"),
+                "{body}"
+            );
+        }
+        // The gateway may close the connection while the client is still sending.
+        Err(error) => assert!(error.is_request() || error.is_body(), "{error}"),
+    }
+    assert!(sent.load(Ordering::SeqCst) < TOTAL_CHUNKS);
+    assert_eq!(app.rows_with_status("active").await, 0);
+    assert!(
+        app.eventually(|| async { app.rows_with_status("pending").await == 0 })
+            .await,
+        "the row must be marked failed"
+    );
+    assert_eq!(app.rows_with_status("failed").await, 1);
+    assert!(app.stored_objects().is_empty());
+}

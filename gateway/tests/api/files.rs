@@ -1,0 +1,143 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{problem, spawn_app};
+
+#[tokio::test]
+async fn another_users_file_is_not_found_everywhere() {
+    let app = spawn_app().await;
+    let owner = app.api_key("owner@example.com").await;
+    let stranger = app.api_key("stranger@example.com").await;
+    let file: Value = app
+        .upload(&owner, "secret.txt", b"mine".to_vec())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = file["id"].as_str().unwrap();
+
+    for path in [format!("/api/files/{id}"), format!("/api/download/{id}")] {
+        let response = app.get(&stranger, &path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(problem(response).await["code"], "not_found");
+    }
+    let deleted = app.delete(&stranger, &format!("/api/files/{id}")).await;
+    assert_eq!(deleted.status(), StatusCode::NOT_FOUND);
+    let listed: Value = app.get(&stranger, "/api/files").await.json().await.unwrap();
+    assert_eq!(listed["total"], 0);
+    // Still there for its owner.
+    assert_eq!(
+        app.get(&owner, &format!("/api/download/{id}"))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_id_is_simply_not_found() {
+    let app = spawn_app().await;
+    let key = app.api_key("frank@example.com").await;
+    let response = app.get(&key, "/api/files/not-a-uuid").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(problem(response).await["code"], "not_found");
+}
+
+#[tokio::test]
+async fn the_list_pages_searches_and_sorts() {
+    let app = spawn_app().await;
+    let key = app.api_key("grace@example.com").await;
+    for (name, size) in [
+        ("alpha.txt", 3),
+        ("beta.txt", 1),
+        ("gamma.txt", 2),
+        ("50%_off.txt", 4),
+    ] {
+        let response = app.upload(&key, name, vec![b'x'; size]).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["originalName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let first: Value = app
+        .get(&key, "/api/files?perPage=2&page=1&sort=name&order=asc")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["total"], 4);
+    assert_eq!(first["perPage"], 2);
+    assert_eq!(names(&first), ["50%_off.txt", "alpha.txt"]);
+    let second: Value = app
+        .get(&key, "/api/files?perPage=2&page=2&sort=name&order=asc")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&second), ["beta.txt", "gamma.txt"]);
+
+    let by_size: Value = app
+        .get(&key, "/api/files?sort=size&order=desc")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&by_size),
+        ["50%_off.txt", "alpha.txt", "gamma.txt", "beta.txt"]
+    );
+
+    let search: Value = app
+        .get(&key, "/api/files?q=ALP")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&search), ["alpha.txt"]);
+    // `%` and `_` are literal, not wildcards.
+    let literal: Value = app
+        .get(&key, "/api/files?q=%25_")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(&literal), ["50%_off.txt"]);
+    let expired: Value = app
+        .get(&key, "/api/files?status=expired")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(expired["total"], 0);
+}
+
+#[tokio::test]
+async fn bad_list_parameters_are_400_problems() {
+    let app = spawn_app().await;
+    let key = app.api_key("heidi@example.com").await;
+    for query in [
+        "perPage=101",
+        "perPage=0",
+        "page=0",
+        "page=-1",
+        "page=abc",
+        "sort=owner",
+        "order=up",
+        "status=deleted",
+        "unknown=1",
+    ] {
+        let response = app.get(&key, &format!("/api/files?{query}")).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(
+            problem(response).await["code"],
+            "invalid_request",
+            "{query}"
+        );
+    }
+}

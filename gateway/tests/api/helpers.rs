@@ -1,0 +1,280 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is a failed test with its location"
+)]
+
+use std::future::pending;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use flowsvault_gateway::config::Config as GatewayConfig;
+use flowsvault_kit::{database::create_test_database, grpc};
+use flowsvault_proto::auth::v1::{
+    CreateApiKeyRequest, EnsureUserRequest, auth_service_client::AuthServiceClient,
+};
+use reqwest::multipart::{Form, Part};
+use tempfile::TempDir;
+use tonic::transport::Channel;
+
+pub fn test_database_server() -> String {
+    std::env::var("FLOWSVAULT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// storage-service in a runtime of its own, so a test can kill it the way a crash
+/// would: every task and connection gone at once.
+pub struct KillableStorage {
+    runtime: Option<tokio::runtime::Runtime>,
+    pub port: u16,
+}
+
+impl KillableStorage {
+    async fn start(root: std::path::PathBuf) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (port_sender, port_receiver) = tokio::sync::oneshot::channel();
+        runtime.spawn(async move {
+            let config = flowsvault_storage_service::config::Config {
+                listen_addr: "127.0.0.1:0".into(),
+                backend: flowsvault_storage_service::config::Backend::Local,
+                root,
+                part_size: 8 * 1024 * 1024,
+                parts_in_flight: 2,
+            };
+            let application = flowsvault_storage_service::startup::Application::build(config)
+                .await
+                .unwrap();
+            port_sender.send(application.port()).unwrap();
+            application.run_until_stopped(pending()).await.unwrap();
+        });
+        let port = port_receiver.await.unwrap();
+        Self {
+            runtime: Some(runtime),
+            port,
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for KillableStorage {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub files_database_url: String,
+    pub objects: TempDir,
+    pub storage: KillableStorage,
+    auth: AuthServiceClient<Channel>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut GatewayConfig)) -> TestApp {
+    flowsvault_kit::telemetry::init_for_tests();
+    let server = test_database_server();
+    let auth_database_url = create_test_database(&server, "fv_test").await.unwrap();
+    let files_database_url = create_test_database(&server, "fv_test").await.unwrap();
+
+    let auth = flowsvault_auth_service::startup::Application::build(
+        flowsvault_auth_service::config::Config {
+            listen_addr: "127.0.0.1:0".into(),
+            database_url: Some(auth_database_url),
+            database_pool_size: 4,
+        },
+    )
+    .await
+    .unwrap();
+    let auth_port = auth.port();
+    tokio::spawn(auth.run_until_stopped(pending()));
+
+    let files = flowsvault_file_service::startup::Application::build(
+        flowsvault_file_service::config::Config {
+            listen_addr: "127.0.0.1:0".into(),
+            database_url: Some(files_database_url.clone()),
+            database_pool_size: 4,
+        },
+    )
+    .await
+    .unwrap();
+    let files_port = files.port();
+    tokio::spawn(files.run_until_stopped(pending()));
+
+    let objects = tempfile::tempdir().unwrap();
+    let storage = KillableStorage::start(objects.path().to_path_buf()).await;
+
+    let mut config = GatewayConfig {
+        listen_addr: "127.0.0.1:0".into(),
+        auth_url: format!("http://127.0.0.1:{auth_port}"),
+        files_url: format!("http://127.0.0.1:{files_port}"),
+        storage_url: format!("http://127.0.0.1:{}", storage.port),
+        janitor_url: String::new(),
+        max_upload_bytes: 100 * 1024 * 1024,
+        default_duration: flowsvault_proto::FileDuration::Unlimited,
+        api_key_cache_ttl_secs: 10,
+        workers: 2,
+        upstream_timeout_secs: 10,
+    };
+    configure(&mut config);
+    let gateway = flowsvault_gateway::startup::Application::build(config)
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", gateway.port());
+    tokio::spawn(gateway.run_until_stopped(pending()));
+
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        files_database_url,
+        objects,
+        storage,
+        auth: AuthServiceClient::new(
+            grpc::channel(&format!("http://127.0.0.1:{auth_port}")).unwrap(),
+        ),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A new API key of the user with this email (created when needed).
+    pub async fn api_key(&self, email: &str) -> String {
+        let mut auth = self.auth.clone();
+        let user = auth
+            .ensure_user(EnsureUserRequest {
+                email: email.into(),
+                name: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        auth.create_api_key(CreateApiKeyRequest {
+            user_id: user.id,
+            name: "test".into(),
+            expires_at: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .key
+    }
+
+    pub async fn upload(&self, key: &str, name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        self.upload_form(
+            key,
+            Form::new().part("file", Part::bytes(bytes).file_name(name.to_owned())),
+        )
+        .await
+    }
+
+    pub async fn upload_form(&self, key: &str, form: Form) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/upload"))
+            .bearer_auth(key)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, key: &str, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Rows of file-service in each state, read straight from its database.
+    pub async fn rows_with_status(&self, status: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            count: i64,
+        }
+        let mut connection = AsyncPgConnection::establish(&self.files_database_url)
+            .await
+            .unwrap();
+        let count: Count =
+            diesel::sql_query("SELECT count(*) AS count FROM file_metadata WHERE status = $1")
+                .bind::<diesel::sql_types::Text, _>(status)
+                .get_result(&mut connection)
+                .await
+                .unwrap();
+        count.count
+    }
+
+    /// Completed objects in the storage directory (staging files excluded).
+    pub fn stored_objects(&self) -> Vec<String> {
+        std::fs::read_dir(self.objects.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| !name.contains('#'))
+            .collect()
+    }
+
+    /// Waits (bounded) for background clean-up that runs after a response was sent.
+    pub async fn eventually<F, Fut>(&self, mut condition: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        for _ in 0..100 {
+            if condition().await {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    }
+}
+
+pub async fn problem(response: reqwest::Response) -> serde_json::Value {
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    response.json().await.unwrap()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Deterministic, incompressible-looking test content.
+pub fn pseudo_random_bytes(length: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}

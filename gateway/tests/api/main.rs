@@ -1,0 +1,9 @@
+//! End-to-end tests: the real gateway, auth-service, file-service and storage-service on
+//! port 0, each test with its own databases and object directory, against the real
+//! PostgreSQL named by FLOWSVAULT_TEST_DATABASE_URL.
+
+mod failures;
+mod files;
+mod health;
+mod helpers;
+mod upload;

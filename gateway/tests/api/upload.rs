@@ -1,0 +1,227 @@
+use reqwest::{
+    StatusCode,
+    multipart::{Form, Part},
+};
+use serde_json::Value;
+
+use crate::helpers::{pseudo_random_bytes, sha256_hex, spawn_app};
+
+#[tokio::test]
+async fn an_upload_is_stored_listed_downloaded_byte_identical_and_deleted() {
+    let app = spawn_app().await;
+    let key = app.api_key("alice@example.com").await;
+    let content = pseudo_random_bytes(3 * 1024 * 1024 + 17, 1);
+
+    let response = app.upload(&key, "holiday photo.png", content.clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let file: Value = response.json().await.unwrap();
+    let id = file["id"].as_str().unwrap();
+    assert_eq!(location, format!("/api/files/{id}"));
+    assert_eq!(file["originalName"], "holiday photo.png");
+    assert_eq!(file["size"], content.len());
+    assert_eq!(file["sha256"], sha256_hex(&content));
+    assert_eq!(file["mimeType"], "image/png");
+    assert_eq!(file["extension"], "png");
+    assert_eq!(file["status"], "active");
+    assert_eq!(file["duration"], "unlimited");
+    assert_eq!(file["expiresAt"], Value::Null);
+    assert_eq!(file["downloadUrl"], format!("/api/download/{id}"));
+    assert!(file["fileName"].as_str().unwrap().starts_with(id));
+
+    let listed: Value = app.get(&key, "/api/files").await.json().await.unwrap();
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0], file);
+
+    let fetched: Value = app.get(&key, &location).await.json().await.unwrap();
+    assert_eq!(fetched, file);
+
+    let download = app.get(&key, &format!("/api/download/{id}")).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    let headers = download.headers().clone();
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(
+        headers["content-length"],
+        content.len().to_string().as_str()
+    );
+    assert_eq!(
+        headers["etag"],
+        format!("\"{}\"", sha256_hex(&content)).as_str()
+    );
+    assert_eq!(headers["accept-ranges"], "bytes");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"holiday photo.png\"; filename*=UTF-8''holiday%20photo.png"
+    );
+    let downloaded = download.bytes().await.unwrap();
+    assert_eq!(sha256_hex(&downloaded), sha256_hex(&content));
+
+    assert_eq!(
+        app.delete(&key, &location).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&key, &location).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&key, &format!("/api/download/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.delete(&key, &location).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(app.stored_objects().is_empty());
+    assert_eq!(app.rows_with_status("purged").await, 1);
+}
+
+#[tokio::test]
+async fn an_empty_file_uploads_and_downloads() {
+    let app = spawn_app().await;
+    let key = app.api_key("empty@example.com").await;
+    let response = app.upload(&key, "empty.txt", Vec::new()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let file: Value = response.json().await.unwrap();
+    assert_eq!(file["size"], 0);
+    assert_eq!(file["sha256"], sha256_hex(b""));
+    let download = app
+        .get(
+            &key,
+            &format!("/api/download/{}", file["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert!(download.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_duration_field_sets_the_expiry_before_or_after_the_file_part() {
+    let app = spawn_app().await;
+    let key = app.api_key("bob@example.com").await;
+    let before = Form::new()
+        .text("duration", "7d")
+        .part("file", Part::bytes(b"hello".to_vec()).file_name("a.txt"));
+    let after = Form::new()
+        .part("file", Part::bytes(b"hello".to_vec()).file_name("b.txt"))
+        .text("duration", "1h");
+    for (form, duration, seconds) in [(before, "7d", 7 * 86_400), (after, "1h", 3_600)] {
+        let response = app.upload_form(&key, form).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let file: Value = response.json().await.unwrap();
+        assert_eq!(file["duration"], duration);
+        let uploaded =
+            chrono::DateTime::parse_from_rfc3339(file["uploadedAt"].as_str().unwrap()).unwrap();
+        let expires =
+            chrono::DateTime::parse_from_rfc3339(file["expiresAt"].as_str().unwrap()).unwrap();
+        let lifetime = (expires - uploaded).num_seconds();
+        assert!(
+            (seconds - 1..=seconds + 1).contains(&lifetime),
+            "{lifetime}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_duration_is_refused_and_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    let key = app.api_key("carol@example.com").await;
+    let form = Form::new()
+        .part("file", Part::bytes(b"hello".to_vec()).file_name("a.txt"))
+        .text("duration", "forever");
+    let response = app.upload_form(&key, form).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_duration");
+    assert!(
+        app.eventually(|| async { app.rows_with_status("purged").await == 1 })
+            .await
+    );
+    assert_eq!(app.rows_with_status("active").await, 0);
+    assert!(app.stored_objects().is_empty());
+}
+
+#[tokio::test]
+async fn unsafe_names_are_sanitized_and_the_storage_name_is_ascii() {
+    let app = spawn_app().await;
+    let key = app.api_key("dave@example.com").await;
+    let response = app
+        .upload(&key, "../../etc/évil\u{202E}gnp.txt", b"x".to_vec())
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let file: Value = response.json().await.unwrap();
+    assert_eq!(file["originalName"], "évilgnp.txt");
+    let storage_name = file["fileName"].as_str().unwrap();
+    assert!(storage_name.is_ascii());
+    assert!(storage_name.ends_with("-vilgnp.txt"), "{storage_name}");
+    let download = app
+        .get(
+            &key,
+            &format!("/api/download/{}", file["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(
+        download.headers()["content-disposition"],
+        "attachment; filename=\"_vilgnp.txt\"; filename*=UTF-8''%C3%A9vilgnp.txt"
+    );
+}
+
+#[tokio::test]
+async fn ranges_and_conditional_requests_are_honoured() {
+    let app = spawn_app().await;
+    let key = app.api_key("erin@example.com").await;
+    let content = pseudo_random_bytes(1000, 7);
+    let file: Value = app
+        .upload(&key, "data.bin", content.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/api/download/{}", file["id"].as_str().unwrap());
+    let etag = format!("\"{}\"", file["sha256"].as_str().unwrap());
+
+    let partial = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&key)
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(partial.headers()["content-range"], "bytes 100-199/1000");
+    assert_eq!(partial.bytes().await.unwrap().as_ref(), &content[100..200]);
+
+    let suffix = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&key)
+        .header("Range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(suffix.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(suffix.bytes().await.unwrap().as_ref(), &content[990..]);
+
+    let unsatisfiable = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&key)
+        .header("Range", "bytes=5000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsatisfiable.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(unsatisfiable.headers()["content-range"], "bytes */1000");
+
+    let not_modified = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&key)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(not_modified.headers()["etag"], etag.as_str());
+}

@@ -1,0 +1,67 @@
+//! Start-up: what `main` runs and what tests start on port 0.
+
+use flowsvault_kit::grpc;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::Config,
+    pass::{Janitor, PassSettings},
+};
+
+pub struct Application {
+    listener: TcpListener,
+    janitor: Janitor,
+    config: Config,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let janitor = Janitor::new(
+            grpc::channel(&config.files_url)?,
+            grpc::channel(&config.storage_url)?,
+            PassSettings {
+                batch: config.batch.max(1),
+                stale_upload_secs: config.stale_upload_secs,
+                lease_secs: config.lease_secs,
+            },
+        );
+        let listener = grpc::bind(&config.listen_addr).await?;
+        Ok(Self {
+            listener,
+            janitor,
+            config,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map_or(0, |address| address.port())
+    }
+
+    pub fn janitor(&self) -> &Janitor {
+        &self.janitor
+    }
+
+    /// Serves health and runs a pass every interval until `shutdown` resolves. A pass in
+    /// progress at shutdown is dropped; its claims lapse and the next pass redoes them.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let janitor = self.janitor;
+        let interval = self.config.interval();
+        let schedule = async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(status) = janitor.run_pass().await {
+                    tracing::warn!(%status, "janitor pass failed");
+                }
+            }
+        };
+        let router = grpc::server().add_service(grpc::health_service().await);
+        tokio::select! {
+            served = grpc::serve(router, self.listener, shutdown) => served,
+            () = schedule => Ok(()),
+        }
+    }
+}
