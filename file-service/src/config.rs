@@ -11,9 +11,10 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_FILES_ADDR", default_value = "127.0.0.1:50052")]
     pub listen_addr: String,
 
-    /// PostgreSQL URL of this service's database (created when missing). Falls back to
-    /// DATABASE_URL, then to postgres://postgres@127.0.0.1:5432/flowsvault.
-    #[arg(long, env = "FLOWSVAULT_FILES_DATABASE_URL")]
+    /// PostgreSQL URL of this service's database (created when missing). When unset: the
+    /// file named by FLOWSVAULT_FILES_DATABASE_URL_FILE, else DATABASE_URL (or the file
+    /// named by DATABASE_URL_FILE), else postgres://postgres@127.0.0.1:5432/flowsvault.
+    #[arg(long, env = "FLOWSVAULT_FILES_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Most connections the pool opens.
@@ -26,10 +27,16 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .or_else(|| std::env::var("DATABASE_URL").ok())
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/flowsvault".to_owned())
+    /// The database URL after the documented fallbacks; an empty value counts as unset.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        let from_files = |name: &str| -> anyhow::Result<Option<String>> {
+            Ok(flowsvault_kit::config::secret_from_env(name)?.filter(|url| !url.is_empty()))
+        };
+        if let Some(url) = self.database_url.clone().filter(|url| !url.is_empty()) {
+            return Ok(url);
+        }
+        Ok(from_files("FLOWSVAULT_FILES_DATABASE_URL")?
+            .or(from_files("DATABASE_URL")?)
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/flowsvault".to_owned()))
     }
 }

@@ -16,7 +16,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let url = config.database_url();
+        let url = config.database_url()?;
         let pool = database::connect(&url, MIGRATIONS, config.database_pool_size).await?;
         let listener = grpc::bind(&config.listen_addr).await?;
         Ok(Self {

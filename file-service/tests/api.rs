@@ -1,0 +1,415 @@
+//! file-service against a real PostgreSQL: each test starts the service on port 0 with a
+//! fresh database and talks to it over gRPC.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a panic is a failed test with its location"
+)]
+
+use std::future::pending;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use flowsvault_file_service::{config::Config, startup::Application};
+use flowsvault_kit::{database::create_test_database, grpc};
+use flowsvault_proto::{
+    ErrorCode, FileDuration,
+    files::v1::{
+        BeginUploadRequest, ClaimPurgeableRequest, CompleteUploadRequest, DeleteFileRequest,
+        FailUploadRequest, File, FileStatus, GetFileRequest, ListFilesRequest, MarkPurgedRequest,
+        StatusFilter, file_service_client::FileServiceClient,
+    },
+};
+use tonic::transport::Channel;
+
+const DIGEST: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+struct TestApp {
+    client: FileServiceClient<Channel>,
+    database_url: String,
+    user: String,
+}
+
+async fn spawn_app() -> TestApp {
+    flowsvault_kit::telemetry::init_for_tests();
+    let server = std::env::var("FLOWSVAULT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let database_url = create_test_database(&server, "fv_test").await.unwrap();
+    let application = Application::build(Config {
+        listen_addr: "127.0.0.1:0".into(),
+        database_url: Some(database_url.clone()),
+        database_pool_size: 4,
+    })
+    .await
+    .unwrap();
+    let port = application.port();
+    tokio::spawn(application.run_until_stopped(pending()));
+    let channel = grpc::channel(&format!("http://127.0.0.1:{port}")).unwrap();
+    TestApp {
+        client: FileServiceClient::new(channel),
+        database_url,
+        user: uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+impl TestApp {
+    async fn begin(&self, name: &str) -> File {
+        self.client
+            .clone()
+            .begin_upload(BeginUploadRequest {
+                user_id: self.user.clone(),
+                original_name: name.into(),
+                mime_type: "text/plain".into(),
+                duration: FileDuration::Unlimited.to_proto() as i32,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    async fn complete(&self, id: &str, duration: FileDuration) -> Result<File, tonic::Status> {
+        self.client
+            .clone()
+            .complete_upload(CompleteUploadRequest {
+                user_id: self.user.clone(),
+                id: id.into(),
+                size: 4,
+                sha256: DIGEST.into(),
+                duration: duration.to_proto() as i32,
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    async fn get(&self, user: &str, id: &str) -> Result<File, tonic::Status> {
+        self.client
+            .clone()
+            .get_file(GetFileRequest {
+                user_id: user.into(),
+                id: id.into(),
+            })
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    async fn run_sql(&self, sql: &str) {
+        let mut connection = AsyncPgConnection::establish(&self.database_url)
+            .await
+            .unwrap();
+        diesel::sql_query(sql)
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+
+    async fn claim(&self, stale_after_seconds: u64) -> Vec<File> {
+        self.client
+            .clone()
+            .claim_purgeable(ClaimPurgeableRequest {
+                limit: 10,
+                stale_after_seconds,
+                lease_seconds: 300,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .files
+    }
+}
+
+fn code(status: &tonic::Status) -> ErrorCode {
+    ErrorCode::of_status(status)
+}
+
+#[tokio::test]
+async fn an_upload_goes_from_pending_to_active_and_is_found_only_by_its_owner() {
+    let app = spawn_app().await;
+    let pending_file = app.begin("Report 2026.txt").await;
+    assert_eq!(pending_file.status, FileStatus::Pending as i32);
+    assert_eq!(pending_file.extension, "txt");
+    assert_eq!(
+        pending_file.file_name,
+        format!("{}-Report-2026.txt", pending_file.id)
+    );
+    // A pending upload is not a file yet.
+    let early = app.get(&app.user, &pending_file.id).await.unwrap_err();
+    assert_eq!(code(&early), ErrorCode::NotFound);
+
+    let active = app
+        .complete(&pending_file.id, FileDuration::SevenDays)
+        .await
+        .unwrap();
+    assert_eq!(active.status, FileStatus::Active as i32);
+    assert_eq!(active.size, 4);
+    assert_eq!(active.sha256, DIGEST);
+    assert!(active.expires_at.is_some());
+    assert_eq!(app.get(&app.user, &active.id).await.unwrap(), active);
+
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let hidden = app.get(&stranger, &active.id).await.unwrap_err();
+    assert_eq!(code(&hidden), ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn an_upload_completes_once_and_a_failed_one_never() {
+    let app = spawn_app().await;
+    let first = app.begin("a.txt").await;
+    app.complete(&first.id, FileDuration::Unlimited)
+        .await
+        .unwrap();
+    let again = app
+        .complete(&first.id, FileDuration::Unlimited)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&again), ErrorCode::Conflict);
+
+    let second = app.begin("b.txt").await;
+    let mut client = app.client.clone();
+    for _ in 0..2 {
+        let failed = client
+            .fail_upload(FailUploadRequest {
+                user_id: app.user.clone(),
+                id: second.id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(failed.status, FileStatus::Failed as i32);
+    }
+    let late = app
+        .complete(&second.id, FileDuration::Unlimited)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&late), ErrorCode::Conflict);
+    let unknown = app
+        .complete(&uuid::Uuid::new_v4().to_string(), FileDuration::Unlimited)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&unknown), ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn an_expired_file_is_reported_expired_by_the_database_clock() {
+    let app = spawn_app().await;
+    let file = app.begin("old.txt").await;
+    app.complete(&file.id, FileDuration::OneHour).await.unwrap();
+    app.run_sql(&format!(
+        "UPDATE file_metadata SET expires_at = now() - interval '1 second' WHERE id = '{}'",
+        file.id
+    ))
+    .await;
+    let expired = app.get(&app.user, &file.id).await.unwrap();
+    assert_eq!(expired.status, FileStatus::Expired as i32);
+
+    let list = |status: StatusFilter| {
+        let mut client = app.client.clone();
+        let user = app.user.clone();
+        async move {
+            client
+                .list_files(ListFilesRequest {
+                    user_id: user,
+                    status: status as i32,
+                    ..ListFilesRequest::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .total
+        }
+    };
+    assert_eq!(list(StatusFilter::Active).await, 0);
+    assert_eq!(list(StatusFilter::Expired).await, 1);
+    assert_eq!(list(StatusFilter::All).await, 1);
+}
+
+#[tokio::test]
+async fn a_deleted_file_disappears_and_is_purged_once_its_object_is_gone() {
+    let app = spawn_app().await;
+    let file = app.begin("gone.txt").await;
+    app.complete(&file.id, FileDuration::Unlimited)
+        .await
+        .unwrap();
+    let mut client = app.client.clone();
+    let delete = DeleteFileRequest {
+        user_id: app.user.clone(),
+        id: file.id.clone(),
+    };
+    let deleted = client
+        .delete_file(delete.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(deleted.status, FileStatus::Deleted as i32);
+    let twice = client.delete_file(delete).await.unwrap_err();
+    assert_eq!(code(&twice), ErrorCode::NotFound);
+    assert_eq!(
+        code(&app.get(&app.user, &file.id).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+    // Until it is purged, the janitor finds it.
+    let claimed = app.claim(3600).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, file.id);
+    let purge = MarkPurgedRequest {
+        id: file.id.clone(),
+    };
+    client.mark_purged(purge.clone()).await.unwrap();
+    client.mark_purged(purge).await.unwrap();
+    app.run_sql("UPDATE file_metadata SET claimed_until = NULL")
+        .await;
+    assert!(app.claim(3600).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_active_file_cannot_be_marked_purged() {
+    let app = spawn_app().await;
+    let file = app.begin("keep.txt").await;
+    app.complete(&file.id, FileDuration::Unlimited)
+        .await
+        .unwrap();
+    let refused = app
+        .client
+        .clone()
+        .mark_purged(MarkPurgedRequest {
+            id: file.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), ErrorCode::NotFound);
+    assert!(app.get(&app.user, &file.id).await.is_ok());
+}
+
+#[tokio::test]
+async fn stale_pending_uploads_are_failed_and_claimed_once_per_lease() {
+    let app = spawn_app().await;
+    let abandoned = app.begin("abandoned.txt").await;
+    let fresh = app.begin("fresh.txt").await;
+    app.run_sql(&format!(
+        "UPDATE file_metadata SET created_at = now() - interval '2 hours' WHERE id = '{}'",
+        abandoned.id
+    ))
+    .await;
+    let claimed = app.claim(3600).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, abandoned.id);
+    assert_eq!(claimed[0].status, FileStatus::Failed as i32);
+    // Another janitor does not get the same row while the lease runs.
+    assert!(app.claim(3600).await.is_empty());
+    // A lease that ran out (its janitor died) is claimed again.
+    app.run_sql("UPDATE file_metadata SET claimed_until = now() - interval '1 second'")
+        .await;
+    assert_eq!(app.claim(3600).await.len(), 1);
+    // The fresh upload was never touched.
+    let fresh_now = app
+        .complete(&fresh.id, FileDuration::Unlimited)
+        .await
+        .unwrap();
+    assert_eq!(fresh_now.status, FileStatus::Active as i32);
+}
+
+#[tokio::test]
+async fn malformed_requests_are_invalid_arguments() {
+    let app = spawn_app().await;
+    let mut client = app.client.clone();
+    let bad_user = client
+        .begin_upload(BeginUploadRequest {
+            user_id: "nobody".into(),
+            original_name: "a.txt".into(),
+            mime_type: String::new(),
+            duration: FileDuration::Unlimited.to_proto() as i32,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&bad_user), ErrorCode::InvalidRequest);
+    let empty_name = client
+        .begin_upload(BeginUploadRequest {
+            user_id: app.user.clone(),
+            original_name: "../\u{202E}".into(),
+            mime_type: String::new(),
+            duration: FileDuration::Unlimited.to_proto() as i32,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&empty_name), ErrorCode::InvalidRequest);
+    let no_duration = client
+        .begin_upload(BeginUploadRequest {
+            user_id: app.user.clone(),
+            original_name: "a.txt".into(),
+            mime_type: String::new(),
+            duration: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&no_duration), ErrorCode::InvalidRequest);
+    let file = app.begin("a.txt").await;
+    let bad_digest = client
+        .complete_upload(CompleteUploadRequest {
+            user_id: app.user.clone(),
+            id: file.id,
+            size: 1,
+            sha256: "xyz".into(),
+            duration: FileDuration::Unlimited.to_proto() as i32,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&bad_digest), ErrorCode::InvalidRequest);
+    let too_many = client
+        .list_files(ListFilesRequest {
+            user_id: app.user.clone(),
+            per_page: 101,
+            ..ListFilesRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&too_many), ErrorCode::InvalidRequest);
+}
+
+/// `src/schema.rs` is written by hand; this keeps it in step with the migrations.
+#[tokio::test]
+async fn schema_matches_the_migrations() {
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Column {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        column_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        data_type: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        is_nullable: String,
+    }
+    let app = spawn_app().await;
+    let mut connection = AsyncPgConnection::establish(&app.database_url)
+        .await
+        .unwrap();
+    let columns: Vec<Column> = diesel::sql_query(
+        "SELECT column_name::text, data_type::text, is_nullable::text
+         FROM information_schema.columns
+         WHERE table_name = 'file_metadata' ORDER BY ordinal_position",
+    )
+    .load(&mut connection)
+    .await
+    .unwrap();
+    let migrated: Vec<(String, String)> = columns
+        .into_iter()
+        .map(|column| {
+            let sql_type = match column.data_type.as_str() {
+                "uuid" => "Uuid",
+                "text" => "Text",
+                "bigint" => "Int8",
+                "timestamp with time zone" => "Timestamptz",
+                other => panic!("no diesel type for {other}"),
+            };
+            let diesel_type = if column.is_nullable == "YES" {
+                format!("Nullable<{sql_type}>")
+            } else {
+                sql_type.to_owned()
+            };
+            (column.column_name, diesel_type)
+        })
+        .collect();
+    let schema = include_str!("../src/schema.rs");
+    let declared: Vec<(String, String)> = schema
+        .lines()
+        .filter_map(|line| line.trim().strip_suffix(','))
+        .filter_map(|line| line.split_once(" -> "))
+        .map(|(name, sql_type)| (name.to_owned(), sql_type.to_owned()))
+        .collect();
+    assert_eq!(declared, migrated);
+}
