@@ -413,3 +413,39 @@ async fn schema_matches_the_migrations() {
         .collect();
     assert_eq!(declared, migrated);
 }
+
+/// A slow upload the janitor gave up on may still write its object afterwards; failing
+/// it then must still hand the key back so the uploader removes that late object.
+#[tokio::test]
+async fn failing_an_upload_the_janitor_already_purged_returns_it_for_removal() {
+    let app = spawn_app().await;
+    let file = app.begin("slow.txt").await;
+    app.run_sql(&format!(
+        "UPDATE file_metadata SET created_at = now() - interval '2 hours' WHERE id = '{}'",
+        file.id
+    ))
+    .await;
+    assert_eq!(app.claim(3600).await.len(), 1);
+    let mut client = app.client.clone();
+    client
+        .mark_purged(MarkPurgedRequest {
+            id: file.id.clone(),
+        })
+        .await
+        .unwrap();
+    let late = app
+        .complete(&file.id, FileDuration::Unlimited)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&late), ErrorCode::Conflict);
+    let failed = client
+        .fail_upload(FailUploadRequest {
+            user_id: app.user.clone(),
+            id: file.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(failed.status, FileStatus::Purged as i32);
+    assert_eq!(failed.file_name, file.file_name);
+}

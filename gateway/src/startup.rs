@@ -2,7 +2,12 @@
 
 use std::{net::TcpListener, time::Duration};
 
-use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use actix_web::{
+    App, HttpServer,
+    dev::Server,
+    middleware::{DefaultHeaders, from_fn},
+    web,
+};
 use anyhow::Context;
 use flowsvault_proto::FileDuration;
 
@@ -29,6 +34,18 @@ pub struct AppState {
     pub backends: Backends,
     pub keys: KeyCache,
     pub settings: Settings,
+}
+
+/// The headers API.md puts on every response.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
 }
 
 pub struct Application {
@@ -59,6 +76,7 @@ impl Application {
                 .app_data(web::JsonConfig::default().error_handler(|error, _| invalid_input(error)))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
+                .wrap(security_headers())
                 .wrap(from_fn(request_id::middleware))
         })
         .listen(listener)?

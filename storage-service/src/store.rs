@@ -69,6 +69,9 @@ impl ObjectStorage {
         if key.is_empty() || key.len() > 1024 {
             return Err(invalid("length must be 1 to 1024 bytes"));
         }
+        if key.contains('/') {
+            return Err(invalid("keys are a single path segment"));
+        }
         if key.contains('#') {
             // `#` marks staging files of the local backend.
             return Err(invalid("`#` is reserved"));

@@ -137,13 +137,16 @@ impl FileRepository {
         }
     }
 
-    /// pending → failed. Idempotent: an already failed upload stays failed.
+    /// pending → failed. Idempotent, and a row the janitor already failed and purged is
+    /// returned as it is: in every returned state the object is unwanted, so the caller
+    /// may remove it (it can have been written after the janitor's removal).
     #[tracing::instrument(skip(self))]
     pub async fn fail(&self, user_id: Uuid, id: Uuid) -> Result<FileRecord, FileError> {
         let mut connection = self.pool.get().await?;
         let updated = diesel::sql_query(format!(
-            "UPDATE file_metadata SET status = 'failed'
-             WHERE id = $1 AND user_id = $2 AND status IN ('pending', 'failed')
+            "UPDATE file_metadata
+             SET status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END
+             WHERE id = $1 AND user_id = $2 AND status IN ('pending', 'failed', 'purged')
              {RETURNING}"
         ))
         .bind::<SqlUuid, _>(id)

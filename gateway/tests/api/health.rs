@@ -9,6 +9,8 @@ async fn health_answers_ok_with_a_request_id() {
     let response = app.client.get(app.url("/api/health")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
     assert_eq!(
         response.json::<Value>().await.unwrap(),
         json!({"status": "ok"})
@@ -69,6 +71,7 @@ async fn unknown_routes_and_wrong_methods_are_problem_documents() {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.headers()["x-content-type-options"], "nosniff");
     assert_eq!(problem(missing).await["code"], "not_found");
     let wrong = app.client.put(app.url("/api/health")).send().await.unwrap();
     assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
