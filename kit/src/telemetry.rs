@@ -14,7 +14,11 @@ pub fn init(service: &'static str) {
             .with(fmt::layer().json().with_current_span(true))
             .try_init()
     } else {
-        registry.with(fmt::layer().with_target(false)).try_init()
+        // No colour codes in log files; only a terminal gets them.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        registry
+            .with(fmt::layer().with_target(false).with_ansi(ansi))
+            .try_init()
     };
     if installed.is_ok() {
         tracing::info!(

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# `make bench`: pushes one large file through the whole stack (release build, real
+# PostgreSQL, local-disk storage) and reports, for each service, how much its resident
+# memory grew at peak, next to the file size, plus upload and download throughput next
+# to a plain `cp` of the same file on the same disk, measured in the same run.
+#
+# Settings: FLOWSVAULT_BENCH_MIB (file size, default 1024), FLOWSVAULT_BENCH_PORT (first
+# of five consecutive free ports, default 58080), FLOWSVAULT_BENCH_DIR (scratch space,
+# default a new directory under /var/tmp).
+set -euo pipefail
+FV_SCRIPT=bench
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$FV_ROOT"
+
+size_mib="${FLOWSVAULT_BENCH_MIB:-1024}"
+first_port="${FLOWSVAULT_BENCH_PORT:-58080}"
+export CARGO_TARGET_DIR
+CARGO_TARGET_DIR="$(fv_target_dir)"
+target="$CARGO_TARGET_DIR"
+bin="$target/release"
+
+fv_note "building release binaries"
+cargo build --release --bins --locked >&2
+
+server_url="$("$FV_ROOT/deploy/local/postgres.sh" url)"
+run_id="$(date +%s)_$$"
+work="${FLOWSVAULT_BENCH_DIR:-$(mktemp -d /var/tmp/flowsvault-bench.XXXXXX)}"
+mkdir -p "$work/objects"
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    if command -v psql >/dev/null 2>&1; then
+        for db in "fv_bench_auth_$run_id" "fv_bench_files_$run_id"; do
+            psql "$server_url" -qAtc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
+        done
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+for offset in 0 1 2 3 4; do
+    port=$((first_port + offset))
+    if fv_port_open 127.0.0.1 "$port"; then
+        fv_die "port $port is in use; set FLOWSVAULT_BENCH_PORT to a free range"
+    fi
+done
+gateway_port=$first_port
+auth_port=$((first_port + 1))
+files_port=$((first_port + 2))
+storage_port=$((first_port + 3))
+
+export RUST_LOG=warn
+export FLOWSVAULT_AUTH_DATABASE_URL
+FLOWSVAULT_AUTH_DATABASE_URL="$(fv_db_url "$server_url" "fv_bench_auth_$run_id")"
+export FLOWSVAULT_FILES_DATABASE_URL
+FLOWSVAULT_FILES_DATABASE_URL="$(fv_db_url "$server_url" "fv_bench_files_$run_id")"
+
+start() {
+    local name="$1"
+    shift
+    env "$@" "$bin/$name" >"$work/$name.log" 2>&1 &
+    pids+=("$!")
+    declare -g "pid_${name//-/_}=$!"
+}
+start auth-service FLOWSVAULT_AUTH_ADDR="127.0.0.1:$auth_port"
+start file-service FLOWSVAULT_FILES_ADDR="127.0.0.1:$files_port"
+start storage-service FLOWSVAULT_STORAGE_ADDR="127.0.0.1:$storage_port" \
+    FLOWSVAULT_STORAGE_ROOT="$work/objects"
+start gateway FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$gateway_port" \
+    FLOWSVAULT_AUTH_URL="http://127.0.0.1:$auth_port" \
+    FLOWSVAULT_FILES_URL="http://127.0.0.1:$files_port" \
+    FLOWSVAULT_STORAGE_URL="http://127.0.0.1:$storage_port" \
+    FLOWSVAULT_JANITOR_URL= \
+    FLOWSVAULT_MAX_UPLOAD_BYTES=$(((size_mib + 1) * 1024 * 1024))
+
+base="http://127.0.0.1:$gateway_port"
+for _ in $(seq 1 120); do
+    if curl -fsS -o /dev/null "$base/api/ready" 2>/dev/null; then
+        break
+    fi
+    sleep 0.5
+done
+curl -fsS -o /dev/null "$base/api/ready" || fv_die "the stack did not become ready; logs in $work"
+
+key="$("$bin/auth-service" api-key create --email bench@example.com --name bench)"
+
+fv_note "writing a ${size_mib} MiB test file"
+head -c "$((size_mib * 1024 * 1024))" /dev/urandom >"$work/input.bin"
+expected="$(sha256sum "$work/input.bin" | cut -d' ' -f1)"
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+now() { date +%s.%N; }
+mib_per_s() { awk -v bytes="$1" -v start="$2" -v end="$3" 'BEGIN {printf "%.0f", bytes / 1048576 / (end - start)}'; }
+
+services=(gateway auth-service file-service storage-service)
+declare -A before
+for service in "${services[@]}"; do
+    pid_var="pid_${service//-/_}"
+    before[$service]="$(rss_kib "${!pid_var}")"
+done
+
+bytes=$((size_mib * 1024 * 1024))
+sync
+start_copy="$(now)"
+cp "$work/input.bin" "$work/copy.bin"
+sync
+end_copy="$(now)"
+rm -f "$work/copy.bin"
+
+start_upload="$(now)"
+status="$(curl -sS -o "$work/upload.json" -w '%{http_code}' -H "Authorization: Bearer $key" \
+    -F "file=@$work/input.bin" -F duration=1h "$base/api/upload")"
+sync
+end_upload="$(now)"
+[[ "$status" == 201 ]] || fv_die "upload answered $status: $(cat "$work/upload.json")"
+id="$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$work/upload.json")"
+grep -q "\"sha256\":\"$expected\"" "$work/upload.json" || fv_die "the stored sha256 differs"
+
+start_download="$(now)"
+curl -fsS -o "$work/output.bin" -H "Authorization: Bearer $key" "$base/api/download/$id"
+end_download="$(now)"
+actual="$(sha256sum "$work/output.bin" | cut -d' ' -f1)"
+[[ "$actual" == "$expected" ]] || fv_die "the downloaded bytes differ"
+
+printf '\n## %s MiB through the stack (%s)\n\n' "$size_mib" "$(date -u +%Y-%m-%dT%H:%MZ)"
+printf '| service | RSS before (MiB) | peak RSS after (MiB) | growth (MiB) | file (MiB) |\n'
+printf '|---|---|---|---|---|\n'
+for service in "${services[@]}"; do
+    pid_var="pid_${service//-/_}"
+    peak="$(hwm_kib "${!pid_var}")"
+    printf '| %s | %.1f | %.1f | %.1f | %s |\n' "$service" \
+        "$(awk -v k="${before[$service]}" 'BEGIN {print k / 1024}')" \
+        "$(awk -v k="$peak" 'BEGIN {print k / 1024}')" \
+        "$(awk -v a="$peak" -v b="${before[$service]}" 'BEGIN {print (a - b) / 1024}')" \
+        "$size_mib"
+done
+printf '\n| transfer | MiB/s | baseline `cp` on the same disk (MiB/s) |\n|---|---|---|\n'
+copy_rate="$(mib_per_s "$bytes" "$start_copy" "$end_copy")"
+printf '| upload (curl -F → gateway → storage-service → disk) | %s | %s |\n' \
+    "$(mib_per_s "$bytes" "$start_upload" "$end_upload")" "$copy_rate"
+printf '| download (disk → storage-service → gateway → curl) | %s | %s |\n' \
+    "$(mib_per_s "$bytes" "$start_download" "$end_download")" "$copy_rate"
+printf '\nsha256 %s matched after upload and download.\n' "$expected"
