@@ -49,7 +49,10 @@ impl Application {
         let janitor = self.janitor;
         let interval = self.config.interval();
         let schedule = async move {
-            let mut ticks = tokio::time::interval(interval);
+            // The first pass waits one interval too, so it does not race the start of
+            // the services it calls.
+            let mut ticks =
+                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;

@@ -39,22 +39,29 @@ pub struct Stored {
 #[derive(Debug, Clone)]
 pub struct ObjectStorage {
     store: Arc<dyn ObjectStore>,
+    /// The directory of the local backend, whose staging files need our own clean-up.
+    local_root: Option<std::path::PathBuf>,
     part_size: usize,
     parts_in_flight: usize,
 }
 
 impl ObjectStorage {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
-        let store: Arc<dyn ObjectStore> = match config.backend {
+        let (store, local_root): (Arc<dyn ObjectStore>, _) = match config.backend {
             Backend::Local => {
                 std::fs::create_dir_all(&config.root).map_err(|error| {
                     anyhow::anyhow!("creating {}: {error}", config.root.display())
                 })?;
-                Arc::new(LocalFileSystem::new_with_prefix(&config.root)?)
+                let root = config.root.canonicalize()?;
+                (
+                    Arc::new(LocalFileSystem::new_with_prefix(&root)?),
+                    Some(root),
+                )
             }
         };
         Ok(Self {
             store,
+            local_root,
             part_size: usize::try_from(config.part_size)?,
             parts_in_flight: usize::try_from(config.parts_in_flight)?,
         })
@@ -183,14 +190,47 @@ impl ObjectStorage {
         Ok(self.store.head(path).await?)
     }
 
-    /// Removes the object; a missing object counts as removed.
+    /// Removes the object and anything a crashed upload left of it; a missing object
+    /// counts as removed.
     #[tracing::instrument(skip(self), fields(key = %path))]
     pub async fn delete(&self, path: &Path) -> Result<(), StorageError> {
         match self.store.delete(path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(error) => Err(error.into()),
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
+        }
+        if let Some(root) = &self.local_root {
+            remove_staging_files(root, path.as_ref()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The local backend writes an upload to `{key}#{n}` (n = 1, 2, … the lowest free) and
+/// renames it on completion. A process killed mid-upload leaves that file behind; it is
+/// removed when the key is deleted, which the janitor does for every failed upload.
+async fn remove_staging_files(root: &std::path::Path, key: &str) -> Result<(), StorageError> {
+    const MOST_CONCURRENT_ATTEMPTS: u32 = 64;
+    let mut misses = 0;
+    for attempt in 1..=MOST_CONCURRENT_ATTEMPTS {
+        match tokio::fs::remove_file(root.join(format!("{key}#{attempt}"))).await {
+            Ok(()) => {
+                misses = 0;
+                tracing::info!(
+                    attempt,
+                    "removed a staging file left by an interrupted upload"
+                );
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                // Numbers are taken lowest first; a few gaps mean there is nothing above.
+                misses += 1;
+                if misses == 4 {
+                    break;
+                }
+            }
+            Err(error) => return Err(StorageError::Io(error)),
         }
     }
+    Ok(())
 }
 
 /// Aborts a multipart upload whose put was dropped half-way (the caller went away),

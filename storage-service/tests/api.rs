@@ -267,3 +267,20 @@ async fn delete_is_idempotent_and_missing_objects_are_not_found() {
     assert_eq!(ErrorCode::of_status(&missing), ErrorCode::NotFound);
     assert!(app.files_on_disk().is_empty());
 }
+
+#[tokio::test]
+async fn deleting_a_key_removes_what_a_killed_upload_left_of_it() {
+    let app = spawn_app().await;
+    // What the local backend leaves when the process dies mid-upload.
+    std::fs::write(app.root.path().join("crashed.bin#1"), b"partial").unwrap();
+    std::fs::write(app.root.path().join("crashed.bin#2"), b"partial").unwrap();
+    std::fs::write(app.root.path().join("other.bin#1"), b"someone else's").unwrap();
+    app.client
+        .clone()
+        .delete(DeleteRequest {
+            key: "crashed.bin".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(app.files_on_disk(), ["other.bin#1"]);
+}
