@@ -51,6 +51,11 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_MAX_UPLOAD_BYTES", default_value_t = 100 * 1024 * 1024)]
     pub max_upload_bytes: u64,
 
+    /// Extensions accepted for upload, comma-separated, without dots; `*` accepts all.
+    #[arg(long, env = "FLOWSVAULT_ALLOWED_EXTENSIONS",
+          default_value = crate::validation::DEFAULT_EXTENSIONS)]
+    pub allowed_extensions: String,
+
     /// Lifetime of an upload that names none: 1h, 1d, 7d, 30d or unlimited.
     #[arg(long, env = "FLOWSVAULT_DEFAULT_DURATION", default_value = "unlimited")]
     pub default_duration: FileDuration,

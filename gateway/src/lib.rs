@@ -10,3 +10,4 @@ pub mod problem;
 pub mod request_id;
 pub mod routes;
 pub mod startup;
+pub mod validation;

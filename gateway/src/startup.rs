@@ -17,6 +17,7 @@ use crate::{
     config::Config,
     request_id,
     routes::{self, invalid_input},
+    validation::Allowlist,
 };
 
 /// How long in-flight requests (uploads included) may run after a stop signal.
@@ -26,6 +27,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub max_upload_bytes: u64,
+    pub allowed_extensions: Allowlist,
     pub default_duration: FileDuration,
 }
 
@@ -63,6 +65,7 @@ impl Application {
             keys: KeyCache::new(Duration::from_secs(config.api_key_cache_ttl_secs)),
             settings: Settings {
                 max_upload_bytes: config.max_upload_bytes,
+                allowed_extensions: Allowlist::parse(&config.allowed_extensions),
                 default_duration: config.default_duration,
             },
         });

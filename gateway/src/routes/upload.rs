@@ -16,7 +16,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{FileView, files::purge_object};
-use crate::{auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState};
+use crate::{
+    auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState, validation,
+};
 
 /// Room for multipart boundaries and part headers when judging `Content-Length`.
 const MULTIPART_OVERHEAD_BYTES: u64 = 64 * 1024;
@@ -86,11 +88,30 @@ pub async fn upload(
                 let name = FileName::sanitize(raw_name).map_err(|error| {
                     ApiError::new(ErrorCode::InvalidFileName, error.to_string())
                 })?;
+                let extension = name.extension();
+                validation::check_extension(&state.settings.allowed_extensions, &extension)?;
+                let head = Head::read(&mut field, limit).await?;
+                let sniffed = validation::sniff(&extension, &head.prefix())?;
+                let mime_type = sniffed.map_or_else(
+                    || {
+                        mime_guess::from_ext(&extension)
+                            .first_or_octet_stream()
+                            .essence_str()
+                            .to_owned()
+                    },
+                    str::to_owned,
+                );
                 let initial_duration = duration.unwrap_or(state.settings.default_duration);
-                let mut pending =
-                    PendingUpload::begin(&state, &principal, &request_id, &name, initial_duration)
-                        .await?;
-                pending.store(&mut field, limit).await?;
+                let mut pending = PendingUpload::begin(
+                    &state,
+                    &principal,
+                    &request_id,
+                    &name,
+                    mime_type,
+                    initial_duration,
+                )
+                .await?;
+                pending.store(head, &mut field, limit).await?;
                 stored = Some(pending);
             }
             Some(other) => {
@@ -123,6 +144,47 @@ fn malformed(error: actix_multipart::MultipartError) -> ApiError {
     ApiError::invalid(format!("malformed multipart body: {error}"))
 }
 
+/// The first [`validation::SNIFF_BYTES`] or more of a part (fewer only at its end), as
+/// the chunks that carried them, so they are sent on without a copy.
+struct Head {
+    chunks: Vec<Bytes>,
+    /// The part ended within the head: the field must not be polled again.
+    whole_part: bool,
+}
+
+impl Head {
+    async fn read(field: &mut Field, limit: u64) -> Result<Self, ApiError> {
+        let mut chunks = Vec::new();
+        let mut length = 0;
+        while length < validation::SNIFF_BYTES {
+            let Some(chunk) = field.next().await else {
+                return Ok(Self {
+                    chunks,
+                    whole_part: true,
+                });
+            };
+            let chunk = chunk.map_err(malformed)?;
+            length += chunk.len();
+            if length as u64 > limit {
+                return Err(too_large(limit));
+            }
+            chunks.push(chunk);
+        }
+        Ok(Self {
+            chunks,
+            whole_part: false,
+        })
+    }
+
+    fn prefix(&self) -> Vec<u8> {
+        self.chunks
+            .iter()
+            .flat_map(|chunk| chunk.iter().copied())
+            .take(validation::SNIFF_BYTES)
+            .collect()
+    }
+}
+
 async fn read_text(field: &mut Field) -> Result<String, ApiError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.next().await {
@@ -152,13 +214,9 @@ impl PendingUpload {
         principal: &Principal,
         request_id: &RequestId,
         name: &FileName,
+        mime_type: String,
         duration: FileDuration,
     ) -> Result<Self, ApiError> {
-        let extension = name.extension();
-        let mime_type = mime_guess::from_ext(&extension)
-            .first_or_octet_stream()
-            .essence_str()
-            .to_owned();
         let mut files = state.backends.files.clone();
         let file = files
             .begin_upload(state.backends.request(
@@ -182,8 +240,9 @@ impl PendingUpload {
         })
     }
 
-    /// Streams the part to storage-service, counting bytes as they pass.
-    async fn store(&mut self, field: &mut Field, limit: u64) -> Result<(), ApiError> {
+    /// Streams the part (its already read `head`, then the rest) to storage-service,
+    /// counting bytes as they pass.
+    async fn store(&mut self, head: Head, field: &mut Field, limit: u64) -> Result<(), ApiError> {
         let (sender, receiver) = mpsc::channel::<PutRequest>(CHUNKS_IN_FLIGHT);
         let header = PutRequest {
             message: Some(put_request::Message::Header(PutHeader {
@@ -201,8 +260,17 @@ impl PendingUpload {
                 || ApiError::new(ErrorCode::UpstreamUnavailable, "storage stopped receiving");
             sender.send(header).await.map_err(|_| storage_gone())?;
             let mut size: u64 = 0;
-            while let Some(chunk) = field.next().await {
-                let chunk: Bytes = chunk.map_err(malformed)?;
+            let whole_part = head.whole_part;
+            let mut head = head.chunks.into_iter();
+            loop {
+                let chunk: Bytes = match head.next() {
+                    Some(chunk) => chunk,
+                    None if whole_part => break,
+                    None => match field.next().await {
+                        Some(chunk) => chunk.map_err(malformed)?,
+                        None => break,
+                    },
+                };
                 size += chunk.len() as u64;
                 if size > limit {
                     return Err(too_large(limit));

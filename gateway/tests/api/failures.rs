@@ -59,7 +59,7 @@ async fn an_upload_over_the_limit_is_413_and_leaves_nothing_behind() {
     let key = app.api_key("judy@example.com").await;
     // Streamed without a length, so only counting on the stream can catch it.
     let chunks = (0..4).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 512 * 1024])));
-    let part = Part::stream(reqwest::Body::wrap_stream(stream::iter(chunks))).file_name("big.bin");
+    let part = Part::stream(reqwest::Body::wrap_stream(stream::iter(chunks))).file_name("big.txt");
     let response = app.upload_form(&key, Form::new().part("file", part)).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body = problem(response).await;
@@ -77,7 +77,7 @@ async fn an_upload_over_the_limit_is_413_and_leaves_nothing_behind() {
 async fn a_declared_length_over_the_limit_is_refused_before_any_row() {
     let app = spawn_app_with(|config| config.max_upload_bytes = 1024).await;
     let key = app.api_key("kim@example.com").await;
-    let response = app.upload(&key, "big.bin", vec![0; 256 * 1024]).await;
+    let response = app.upload(&key, "big.txt", vec![0; 256 * 1024]).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.rows_with_status("pending").await, 0);
     assert_eq!(app.rows_with_status("failed").await, 0);
@@ -166,7 +166,7 @@ async fn killing_storage_mid_upload_never_yields_an_active_file() {
         }
         Ok::<_, std::io::Error>(Bytes::from(vec![(index % 251) as u8; CHUNK]))
     });
-    let part = Part::stream(reqwest::Body::wrap_stream(chunks)).file_name("huge.bin");
+    let part = Part::stream(reqwest::Body::wrap_stream(chunks)).file_name("huge.txt");
     let client = app.client.clone();
     let url = app.url("/api/upload");
     let upload = tokio::spawn(async move {

@@ -122,6 +122,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut GatewayConfig)) -> TestA
         storage_url: format!("http://127.0.0.1:{}", storage.port),
         janitor_url: String::new(),
         max_upload_bytes: 100 * 1024 * 1024,
+        allowed_extensions: flowsvault_gateway::validation::DEFAULT_EXTENSIONS.to_owned(),
         default_duration: flowsvault_proto::FileDuration::Unlimited,
         api_key_cache_ttl_secs: 10,
         workers: 2,
@@ -264,6 +265,13 @@ pub async fn problem(response: reqwest::Response) -> serde_json::Value {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A PNG signature followed by `length` pseudo-random bytes: passes content sniffing.
+pub fn png_bytes(length: usize, seed: u64) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend(pseudo_random_bytes(length, seed));
+    bytes
 }
 
 /// Deterministic, incompressible-looking test content.

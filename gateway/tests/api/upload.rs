@@ -4,13 +4,13 @@ use reqwest::{
 };
 use serde_json::Value;
 
-use crate::helpers::{pseudo_random_bytes, sha256_hex, spawn_app};
+use crate::helpers::{png_bytes, problem, sha256_hex, spawn_app};
 
 #[tokio::test]
 async fn an_upload_is_stored_listed_downloaded_byte_identical_and_deleted() {
     let app = spawn_app().await;
     let key = app.api_key("alice@example.com").await;
-    let content = pseudo_random_bytes(3 * 1024 * 1024 + 17, 1);
+    let content = png_bytes(3 * 1024 * 1024 + 17, 1);
 
     let response = app.upload(&key, "holiday photo.png", content.clone()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -170,9 +170,9 @@ async fn unsafe_names_are_sanitized_and_the_storage_name_is_ascii() {
 async fn ranges_and_conditional_requests_are_honoured() {
     let app = spawn_app().await;
     let key = app.api_key("erin@example.com").await;
-    let content = pseudo_random_bytes(1000, 7);
+    let content: Vec<u8> = b"0123456789".iter().copied().cycle().take(1000).collect();
     let file: Value = app
-        .upload(&key, "data.bin", content.clone())
+        .upload(&key, "data.txt", content.clone())
         .await
         .json()
         .await
@@ -224,4 +224,53 @@ async fn ranges_and_conditional_requests_are_honoured() {
         .unwrap();
     assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(not_modified.headers()["etag"], etag.as_str());
+}
+
+#[tokio::test]
+async fn content_that_disagrees_with_its_extension_is_415_and_leaves_no_row() {
+    let app = spawn_app().await;
+    let key = app.api_key("nick@example.com").await;
+    let page = b"<!DOCTYPE html><html><script>alert(1)</script></html>".to_vec();
+    let response = app.upload(&key, "innocent.png", page).await;
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(problem(response).await["code"], "content_mismatch");
+    let not_an_image = app.upload(&key, "photo.jpg", b"plain words".to_vec()).await;
+    assert_eq!(not_an_image.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    for status in ["pending", "failed", "active"] {
+        assert_eq!(app.rows_with_status(status).await, 0, "{status}");
+    }
+    assert!(app.stored_objects().is_empty());
+}
+
+#[tokio::test]
+async fn extensions_off_the_allowlist_are_415() {
+    let app = spawn_app().await;
+    let key = app.api_key("olivia@example.com").await;
+    for name in ["setup.exe", "run.sh", "page.html", "Makefile"] {
+        let response = app.upload(&key, name, b"whatever".to_vec()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{name}"
+        );
+        assert_eq!(
+            problem(response).await["code"],
+            "file_type_not_allowed",
+            "{name}"
+        );
+    }
+    assert_eq!(app.rows_with_status("pending").await, 0);
+}
+
+#[tokio::test]
+async fn the_allowlist_is_configurable() {
+    let app =
+        crate::helpers::spawn_app_with(|config| config.allowed_extensions = "bin".into()).await;
+    let key = app.api_key("pat@example.com").await;
+    let allowed = app.upload(&key, "blob.bin", vec![1, 2, 3]).await;
+    assert_eq!(allowed.status(), StatusCode::CREATED);
+    let body: Value = allowed.json().await.unwrap();
+    assert_eq!(body["mimeType"], "application/octet-stream");
+    let refused = app.upload(&key, "notes.txt", b"hi".to_vec()).await;
+    assert_eq!(refused.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
