@@ -4,8 +4,9 @@ use flowsvault_proto::{
     FileDuration, FileName,
     files::v1::{
         BeginUploadRequest, ClaimPurgeableRequest, ClaimPurgeableResponse, CompleteUploadRequest,
-        DeleteFileRequest, FailUploadRequest, File, FileStatus, GetFileRequest, ListFilesRequest,
-        ListFilesResponse, MarkPurgedRequest, MarkPurgedResponse, file_service_server::FileService,
+        DeleteFileRequest, DeleteFilesRequest, DeleteFilesResponse, FailUploadRequest, File,
+        FileStatus, GetFileRequest, ListFilesRequest, ListFilesResponse, MarkPurgedRequest,
+        MarkPurgedResponse, file_service_server::FileService,
     },
     to_timestamp,
 };
@@ -20,6 +21,7 @@ use crate::{
 
 const MAX_MIME_TYPE_BYTES: usize = 255;
 const MAX_CLAIM: u32 = 1_000;
+const MAX_BULK_DELETE: usize = 1_000;
 
 #[derive(Clone)]
 pub struct FileApi {
@@ -188,6 +190,31 @@ impl FileService for FileApi {
         let record = self.files.soft_delete(user_id, id).await?;
         tracing::info!(%id, "file deleted");
         Ok(Response::new(to_proto(record)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_files(
+        &self,
+        request: Request<DeleteFilesRequest>,
+    ) -> Result<Response<DeleteFilesResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        if request.ids.len() > MAX_BULK_DELETE {
+            return Err(FileError::InvalidArgument(format!(
+                "at most {MAX_BULK_DELETE} ids per request"
+            ))
+            .into());
+        }
+        let ids = request
+            .ids
+            .iter()
+            .map(|id| parse_id(id, "every id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let deleted = self.files.soft_delete_many(user_id, &ids).await?;
+        tracing::info!(count = deleted.len(), "files deleted");
+        Ok(Response::new(DeleteFilesResponse {
+            files: deleted.into_iter().map(to_proto).collect(),
+        }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -236,6 +236,26 @@ impl FileRepository {
         .ok_or(FileError::NotFound)
     }
 
+    /// active → deleted for every id of `ids` that is an active file of `user_id`.
+    #[tracing::instrument(skip(self, ids), fields(count = ids.len()))]
+    pub async fn soft_delete_many(
+        &self,
+        user_id: Uuid,
+        ids: &[Uuid],
+    ) -> Result<Vec<FileRecord>, FileError> {
+        let mut connection = self.pool.get().await?;
+        let deleted = diesel::sql_query(format!(
+            "UPDATE file_metadata SET status = 'deleted', deleted_at = now()
+             WHERE id = ANY($1) AND user_id = $2 AND status = 'active'
+             {RETURNING}"
+        ))
+        .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+        .bind::<SqlUuid, _>(user_id)
+        .load::<FileRecord>(&mut connection)
+        .await?;
+        Ok(deleted)
+    }
+
     /// failed or deleted → purged, once the object is gone. Idempotent.
     #[tracing::instrument(skip(self))]
     pub async fn mark_purged(&self, id: Uuid) -> Result<(), FileError> {

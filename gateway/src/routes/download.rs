@@ -1,5 +1,7 @@
-//! `GET /api/download/{id}`: the bytes streamed from storage-service with exact length,
-//! a strong ETag (the SHA-256), conditional requests and single byte ranges.
+//! `GET /api/download/{id}` and `GET /api/preview/{id}`: the bytes streamed from
+//! storage-service with exact length, a strong ETag (the SHA-256), conditional requests
+//! and single byte ranges. Every response carrying user bytes is sandboxed: `nosniff`
+//! and a CSP that lets nothing run, whatever the bytes are.
 
 use actix_web::{
     HttpRequest, HttpResponse,
@@ -74,6 +76,27 @@ fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
     })
 }
 
+/// Types a browser only displays: shown inline by preview. Everything else (HTML, SVG,
+/// XML, scripts, unknown types) is always an attachment.
+fn is_inline_safe(mime_type: &str) -> bool {
+    const RASTER_IMAGES: &[&str] = &[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/avif",
+        "image/bmp",
+    ];
+    RASTER_IMAGES.contains(&mime_type)
+        || mime_type == "application/pdf"
+        || mime_type == "text/plain"
+        || mime_type.starts_with("audio/")
+        || mime_type.starts_with("video/")
+}
+
+/// What the user bytes may do in a browser: nothing.
+const USER_CONTENT_POLICY: &str = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'";
+
 pub async fn download(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -81,7 +104,36 @@ pub async fn download(
     request_id: RequestId,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let file = active_file(&state, &principal, &request_id, id.into_inner()).await?;
+    serve(
+        request,
+        state,
+        principal,
+        request_id,
+        id.into_inner(),
+        false,
+    )
+    .await
+}
+
+pub async fn preview(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    serve(request, state, principal, request_id, id.into_inner(), true).await
+}
+
+async fn serve(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: String,
+    preview: bool,
+) -> Result<HttpResponse, ApiError> {
+    let file = active_file(&state, &principal, &request_id, id).await?;
     let etag = format!("\"{}\"", file.sha256);
     let header_text = |name| {
         request
@@ -127,12 +179,15 @@ pub async fn download(
         None => (StatusCode::OK, file.size),
     };
     let mut response = HttpResponse::build(status);
+    let disposition = if preview && is_inline_safe(&file.mime_type) {
+        content_disposition::inline(&file.original_name)
+    } else {
+        content_disposition::attachment(&file.original_name)
+    };
     response
         .content_type(file.mime_type.as_str())
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            content_disposition::attachment(&file.original_name),
-        ))
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
+        .insert_header((header::CONTENT_SECURITY_POLICY, USER_CONTENT_POLICY))
         .insert_header((header::ETAG, etag))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"));
@@ -165,6 +220,29 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=9-1"), 100), Whole);
         assert_eq!(parse_range(Some("items=0-1"), 100), Whole);
         assert_eq!(parse_range(Some("bytes=x-y"), 100), Whole);
+    }
+
+    #[test]
+    fn only_types_a_browser_cannot_run_are_inline() {
+        for safe in [
+            "image/png",
+            "application/pdf",
+            "video/mp4",
+            "audio/mpeg",
+            "text/plain",
+        ] {
+            assert!(is_inline_safe(safe), "{safe}");
+        }
+        for unsafe_type in [
+            "text/html",
+            "image/svg+xml",
+            "application/xml",
+            "text/javascript",
+            "application/octet-stream",
+            "text/csv",
+        ] {
+            assert!(!is_inline_safe(unsafe_type), "{unsafe_type}");
+        }
     }
 
     #[test]

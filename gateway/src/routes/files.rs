@@ -5,12 +5,13 @@ use chrono::SecondsFormat;
 use flowsvault_proto::{
     ErrorCode, FileDuration,
     files::v1::{
-        DeleteFileRequest, File, FileStatus, GetFileRequest, ListFilesRequest, MarkPurgedRequest,
-        SortField, SortOrder, StatusFilter,
+        DeleteFileRequest, DeleteFilesRequest, File, FileStatus, GetFileRequest, ListFilesRequest,
+        MarkPurgedRequest, SortField, SortOrder, StatusFilter,
     },
     from_timestamp,
     storage::v1::DeleteRequest,
 };
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::{auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState};
@@ -222,6 +223,57 @@ pub async fn delete(
         .into_inner();
     purge_object(&state, &request_id, &deleted.id, &deleted.file_name).await;
     Ok(super::no_content())
+}
+
+/// Most ids one bulk delete accepts.
+const MAX_BULK_DELETE: usize = 100;
+/// Object removals of one bulk delete running at once.
+const PURGES_IN_FLIGHT: usize = 8;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkDelete {
+    ids: Vec<String>,
+}
+
+/// Deletes several files; ids that are not the caller's files are skipped, so the count
+/// says how many were really deleted.
+pub async fn bulk_delete(
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    body: web::Json<BulkDelete>,
+) -> Result<HttpResponse, ApiError> {
+    let ids = body.into_inner().ids;
+    if ids.len() > MAX_BULK_DELETE {
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_BULK_DELETE} ids per request"
+        )));
+    }
+    if let Some(bad) = ids.iter().find(|id| uuid::Uuid::parse_str(id).is_err()) {
+        return Err(ApiError::invalid(format!("{bad:?} is not a file id")));
+    }
+    let mut files = state.backends.files.clone();
+    let deleted = files
+        .delete_files(state.backends.request(
+            DeleteFilesRequest {
+                user_id: principal.user_id,
+                ids,
+            },
+            &request_id,
+        ))
+        .await?
+        .into_inner()
+        .files;
+    let count = deleted.len();
+    futures_util::stream::iter(deleted)
+        .for_each_concurrent(PURGES_IN_FLIGHT, |file| {
+            let state = state.clone();
+            let request_id = request_id.clone();
+            async move { purge_object(&state, &request_id, &file.id, &file.file_name).await }
+        })
+        .await;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": count })))
 }
 
 /// Removes an object whose row no longer needs it and records that it is gone. Failures

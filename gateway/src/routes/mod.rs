@@ -19,12 +19,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/api/ready").route(web::get().to(health::ready)))
         .service(resource("/api/upload").route(web::post().to(upload::upload)))
         .service(resource("/api/files").route(web::get().to(files::list)))
+        // Before `/api/files/{id}`, which would otherwise match it first.
+        .service(resource("/api/files/bulk-delete").route(web::post().to(files::bulk_delete)))
         .service(
             resource("/api/files/{id}")
                 .route(web::get().to(files::get))
                 .route(web::delete().to(files::delete)),
         )
-        .service(resource("/api/download/{id}").route(web::get().to(download::download)));
+        .service(resource("/api/download/{id}").route(web::get().to(download::download)))
+        .service(resource("/api/preview/{id}").route(web::get().to(download::preview)));
 }
 
 /// A resource whose unmatched methods answer 405 as a problem document.

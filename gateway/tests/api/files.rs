@@ -141,3 +141,141 @@ async fn bad_list_parameters_are_400_problems() {
         );
     }
 }
+
+#[tokio::test]
+async fn bulk_delete_removes_only_the_callers_files() {
+    let app = spawn_app().await;
+    let key = app.api_key("quinn@example.com").await;
+    let other = app.api_key("rita@example.com").await;
+    let mut mine = Vec::new();
+    for name in ["1.txt", "2.txt", "3.txt"] {
+        let file: Value = app
+            .upload(&key, name, b"x".to_vec())
+            .await
+            .json()
+            .await
+            .unwrap();
+        mine.push(file["id"].as_str().unwrap().to_owned());
+    }
+    let theirs: Value = app
+        .upload(&other, "t.txt", b"y".to_vec())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids = vec![
+        mine[0].clone(),
+        mine[1].clone(),
+        theirs["id"].as_str().unwrap().to_owned(),
+        uuid::Uuid::new_v4().to_string(),
+    ];
+    let response = app
+        .client
+        .post(app.url("/api/files/bulk-delete"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "ids": ids }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["deleted"], 2);
+    let listed: Value = app.get(&key, "/api/files").await.json().await.unwrap();
+    assert_eq!(listed["total"], 1);
+    assert_eq!(listed["items"][0]["id"], mine[2].as_str());
+    let still_theirs = app
+        .get(
+            &other,
+            &format!("/api/files/{}", theirs["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(still_theirs.status(), StatusCode::OK);
+    assert_eq!(app.stored_objects().len(), 2);
+
+    for body in [
+        serde_json::json!({ "ids": ["not-a-uuid"] }),
+        serde_json::json!({ "ids": "x" }),
+        serde_json::json!({ "files": [] }),
+        serde_json::json!({ "ids": vec![uuid::Uuid::nil().to_string(); 101] }),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/files/bulk-delete"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(problem(response).await["code"], "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn preview_is_inline_only_for_types_a_browser_cannot_run() {
+    let app = spawn_app().await;
+    let key = app.api_key("sam@example.com").await;
+    let image: Value = app
+        .upload(&key, "pic.png", crate::helpers::png_bytes(100, 3))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let data: Value = app
+        .upload(&key, "table.csv", b"a,b\n1,2\n".to_vec())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let inline = app
+        .get(
+            &key,
+            &format!("/api/preview/{}", image["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(inline.status(), StatusCode::OK);
+    let headers = inline.headers();
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline;")
+    );
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox")
+    );
+    let attachment = app
+        .get(
+            &key,
+            &format!("/api/preview/{}", data["id"].as_str().unwrap()),
+        )
+        .await;
+    assert!(
+        attachment.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let download = app
+        .get(
+            &key,
+            &format!("/api/download/{}", image["id"].as_str().unwrap()),
+        )
+        .await;
+    assert!(
+        download.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert!(
+        download.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox")
+    );
+}
