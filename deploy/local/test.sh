@@ -30,6 +30,11 @@ FLOWSVAULT_TEST_REDIS_URL="$(bash "$here/redis.sh" url)" || fv_die "no Redis ser
 export FLOWSVAULT_TEST_REDIS_URL
 fv_say "FLOWSVAULT_TEST_REDIS_URL=$FLOWSVAULT_TEST_REDIS_URL"
 
+step "S3-compatible server (SeaweedFS)"
+s3_env="$(bash "$here/s3.sh" env)" || fv_die "no S3 server for the tests (see above)"
+eval "$s3_env"
+fv_say "FLOWSVAULT_S3_ENDPOINT=$FLOWSVAULT_S3_ENDPOINT bucket=$FLOWSVAULT_S3_BUCKET"
+
 step "Dropping test databases that earlier runs left behind (fv_test_*)"
 if ! command -v psql >/dev/null 2>&1 && fv_may_install; then
     fv_apt_install postgresql-client || fv_note "installing postgresql-client failed"

@@ -45,13 +45,7 @@ async fn spawn_app() -> TestApp {
     tokio::spawn(files.run_until_stopped(pending()));
     let objects = tempfile::tempdir().unwrap();
     let storage = flowsvault_storage_service::startup::Application::build(
-        flowsvault_storage_service::config::Config {
-            listen_addr: "127.0.0.1:0".into(),
-            backend: flowsvault_storage_service::config::Backend::Local,
-            root: objects.path().to_path_buf(),
-            part_size: 5 * 1024 * 1024,
-            parts_in_flight: 2,
-        },
+        flowsvault_storage_service::config::Config::local_on_any_port(objects.path().to_path_buf()),
     )
     .await
     .unwrap();

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 pub enum Backend {
     /// A directory on local disk.
     Local,
+    /// An S3-compatible object store (AWS S3, Cloudflare R2, MinIO, SeaweedFS, ...).
+    S3,
 }
 
 #[derive(Clone, Debug, clap::Parser)]
@@ -46,8 +48,60 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(5 * 1024 * 1024..=512 * 1024 * 1024))]
     pub part_size: u64,
 
+    /// Bucket of the S3 backend.
+    #[arg(long, env = "FLOWSVAULT_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// Endpoint of the S3 backend; unset means AWS itself. R2:
+    /// https://<account>.r2.cloudflarestorage.com.
+    #[arg(long, env = "FLOWSVAULT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Region of the S3 backend (`auto` for R2).
+    #[arg(long, env = "FLOWSVAULT_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// Allow a plain-http S3 endpoint (local test servers only).
+    #[arg(long, env = "FLOWSVAULT_S3_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set)]
+    pub s3_allow_http: bool,
+
+    /// Address buckets as `bucket.host` instead of `host/bucket`.
+    #[arg(long, env = "FLOWSVAULT_S3_VIRTUAL_HOSTED", default_value_t = false, action = clap::ArgAction::Set)]
+    pub s3_virtual_hosted: bool,
+
+    /// Access key of the S3 backend; falls back to AWS_ACCESS_KEY_ID, then to the
+    /// environment's other AWS credential sources.
+    #[arg(long, env = "FLOWSVAULT_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+
     /// Parts of one upload written concurrently.
     #[arg(long, env = "FLOWSVAULT_STORAGE_PARTS_IN_FLIGHT", default_value_t = 2,
           value_parser = clap::value_parser!(u64).range(1..=16))]
     pub parts_in_flight: u64,
+}
+
+impl Config {
+    /// Local-disk storage under `root` on a free loopback port, every other setting at
+    /// its default: what tests and tools start.
+    pub fn local_on_any_port(root: PathBuf) -> Self {
+        Self {
+            listen_addr: "127.0.0.1:0".into(),
+            backend: Backend::Local,
+            root,
+            part_size: 8 * 1024 * 1024,
+            parts_in_flight: 2,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_allow_http: false,
+            s3_virtual_hosted: false,
+            s3_access_key_id: None,
+        }
+    }
+
+    /// The S3 secret: FLOWSVAULT_S3_SECRET_ACCESS_KEY, or the file named by
+    /// FLOWSVAULT_S3_SECRET_ACCESS_KEY_FILE; else the AWS environment decides.
+    pub fn s3_secret_access_key(&self) -> anyhow::Result<Option<String>> {
+        flowsvault_kit::config::secret_from_env("FLOWSVAULT_S3_SECRET_ACCESS_KEY")
+    }
 }

@@ -57,7 +57,11 @@ impl StorageService for StorageApi {
             }) => Err(StorageError::MalformedStream("expected a chunk or finish")),
             Err(status) => Err(StorageError::Interrupted(status)),
         });
-        let stored = self.storage.put(&path, incoming).await?;
+        let metadata: Vec<(String, String)> = header.metadata.into_iter().collect();
+        let stored = self
+            .storage
+            .put(&path, &header.content_type, &metadata, incoming)
+            .await?;
         Ok(Response::new(PutResponse {
             size: stored.size,
             sha256: stored.sha256,

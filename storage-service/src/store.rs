@@ -7,8 +7,8 @@ use std::{ops::Range, sync::Arc};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
-    GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart,
-    local::LocalFileSystem, path::Path,
+    Attribute, Attributes, GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt,
+    PutMultipartOptions, WriteMultipart, aws::AmazonS3Builder, local::LocalFileSystem, path::Path,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -58,6 +58,7 @@ impl ObjectStorage {
                     Some(root),
                 )
             }
+            Backend::S3 => (Arc::new(s3_store(config)?), None),
         };
         Ok(Self {
             store,
@@ -65,6 +66,35 @@ impl ObjectStorage {
             part_size: usize::try_from(config.part_size)?,
             parts_in_flight: usize::try_from(config.parts_in_flight)?,
         })
+    }
+
+    /// Content type and user metadata are kept with the object where the backend can
+    /// (S3); the local backend has nowhere to put them.
+    fn put_options(
+        &self,
+        content_type: &str,
+        metadata: &[(String, String)],
+    ) -> PutMultipartOptions {
+        if self.local_root.is_some() {
+            return PutMultipartOptions::default();
+        }
+        let mut attributes = Attributes::new();
+        if !content_type.is_empty() {
+            attributes.insert(Attribute::ContentType, content_type.to_owned().into());
+        }
+        for (name, value) in metadata {
+            // S3 metadata travels in headers: ASCII only, so values are percent-encoded.
+            let encoded =
+                percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
+            attributes.insert(
+                Attribute::Metadata(name.clone().into()),
+                encoded.to_string().into(),
+            );
+        }
+        PutMultipartOptions {
+            attributes,
+            ..PutMultipartOptions::default()
+        }
     }
 
     /// Parses an object key; keys are single path segments of safe characters.
@@ -88,13 +118,16 @@ impl ObjectStorage {
 
     /// Streams `incoming` into the object at `path`. The object appears only when the
     /// stream finished with a matching byte count; anything else aborts the upload.
-    #[tracing::instrument(skip(self, incoming), fields(key = %path))]
+    #[tracing::instrument(skip(self, metadata, incoming), fields(key = %path))]
     pub async fn put(
         &self,
         path: &Path,
+        content_type: &str,
+        metadata: &[(String, String)],
         mut incoming: impl Stream<Item = Result<Incoming, StorageError>> + Unpin,
     ) -> Result<Stored, StorageError> {
-        let upload = self.store.put_multipart(path).await?;
+        let options = self.put_options(content_type, metadata);
+        let upload = self.store.put_multipart_opts(path, options).await?;
         let mut writer = AbortOnDrop(Some(WriteMultipart::new_with_chunk_size(
             upload,
             self.part_size,
@@ -203,6 +236,29 @@ impl ObjectStorage {
         }
         Ok(())
     }
+}
+
+fn s3_store(config: &Config) -> anyhow::Result<object_store::aws::AmazonS3> {
+    let bucket = config
+        .s3_bucket
+        .as_deref()
+        .filter(|bucket| !bucket.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("FLOWSVAULT_S3_BUCKET is required for the s3 backend"))?;
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_region(&config.s3_region)
+        .with_allow_http(config.s3_allow_http)
+        .with_virtual_hosted_style_request(config.s3_virtual_hosted);
+    if let Some(endpoint) = config.s3_endpoint.as_deref().filter(|e| !e.is_empty()) {
+        builder = builder.with_endpoint(endpoint);
+    }
+    if let Some(key_id) = config.s3_access_key_id.as_deref().filter(|k| !k.is_empty()) {
+        builder = builder.with_access_key_id(key_id);
+    }
+    if let Some(secret) = config.s3_secret_access_key()? {
+        builder = builder.with_secret_access_key(secret);
+    }
+    Ok(builder.build()?)
 }
 
 /// The local backend writes an upload to `{key}#{n}` (n = 1, 2, … the lowest free) and

@@ -4,7 +4,7 @@
     reason = "test code: a panic is a failed test with its location"
 )]
 
-use std::future::pending;
+use std::{future::pending, sync::Arc};
 
 use bytes::Bytes;
 use flowsvault_kit::grpc;
@@ -19,6 +19,8 @@ use flowsvault_storage_service::{
     config::{Backend, Config},
     startup::Application,
 };
+use futures_util::StreamExt;
+use object_store::{ObjectStore, aws::AmazonS3Builder};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use tonic::transport::Channel;
@@ -26,20 +28,49 @@ use tonic::transport::Channel;
 struct TestApp {
     client: StorageServiceClient<Channel>,
     root: TempDir,
+    backend: Backend,
+    /// Every key of a test starts with it, so tests can share one bucket.
+    prefix: String,
+    /// The same bucket, read directly, to see what is really stored.
+    bucket: Option<Arc<dyn ObjectStore>>,
 }
 
-async fn spawn_app() -> TestApp {
+fn s3_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is unset: run `make test`, which starts the S3 server the tests use")
+    })
+}
+
+fn s3_config(config: &mut Config) {
+    config.s3_endpoint = Some(s3_env("FLOWSVAULT_S3_ENDPOINT"));
+    config.s3_bucket = Some(s3_env("FLOWSVAULT_S3_BUCKET"));
+    config.s3_region = s3_env("FLOWSVAULT_S3_REGION");
+    config.s3_allow_http = true;
+}
+
+async fn spawn_app(backend: Backend) -> TestApp {
     flowsvault_kit::telemetry::init_for_tests();
     let root = tempfile::tempdir().unwrap();
-    let application = Application::build(Config {
-        listen_addr: "127.0.0.1:0".into(),
-        backend: Backend::Local,
-        root: root.path().to_path_buf(),
+    let mut config = Config {
+        backend,
         part_size: 5 * 1024 * 1024,
-        parts_in_flight: 2,
-    })
-    .await
-    .unwrap();
+        ..Config::local_on_any_port(root.path().to_path_buf())
+    };
+    let bucket: Option<Arc<dyn ObjectStore>> = match backend {
+        Backend::Local => None,
+        Backend::S3 => {
+            s3_config(&mut config);
+            let store = AmazonS3Builder::from_env()
+                .with_endpoint(config.s3_endpoint.clone().unwrap())
+                .with_bucket_name(config.s3_bucket.clone().unwrap())
+                .with_region(config.s3_region.clone())
+                .with_allow_http(true)
+                .build()
+                .unwrap();
+            Some(Arc::new(store))
+        }
+    };
+    let application = Application::build(config).await.unwrap();
     let port = application.port();
     tokio::spawn(application.run_until_stopped(pending()));
     let channel = grpc::channel(&format!("http://127.0.0.1:{port}")).unwrap();
@@ -47,8 +78,44 @@ async fn spawn_app() -> TestApp {
         client: StorageServiceClient::new(channel)
             .max_decoding_message_size(grpc::MAX_MESSAGE_BYTES),
         root,
+        backend,
+        prefix: format!("t{}", uuid::Uuid::new_v4().simple()),
+        bucket,
     }
 }
+
+/// Runs each scenario against local disk and against the real S3 server.
+macro_rules! on_every_backend {
+    ($($scenario:ident),+ $(,)?) => {
+        mod local {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::spawn_app(super::Backend::Local).await).await;
+                }
+            )+
+        }
+        mod s3 {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::spawn_app(super::Backend::S3).await).await;
+                }
+            )+
+        }
+    };
+}
+
+on_every_backend!(
+    an_object_spanning_several_parts_round_trips_with_its_digest,
+    a_byte_range_returns_exactly_those_bytes,
+    an_empty_object_is_stored,
+    a_stream_that_ends_without_finish_leaves_no_object,
+    a_finish_with_the_wrong_size_leaves_no_object,
+    a_caller_that_goes_away_mid_stream_leaves_no_object,
+    malformed_streams_and_keys_are_invalid_requests,
+    delete_is_idempotent_and_missing_objects_are_not_found,
+);
 
 fn header(key: &str) -> PutRequest {
     PutRequest {
@@ -117,45 +184,57 @@ impl TestApp {
             .map(|response| response.into_inner().size)
     }
 
-    /// Every file under the root, staging files included.
-    fn files_on_disk(&self) -> Vec<String> {
-        std::fs::read_dir(self.root.path())
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+    fn key(&self, name: &str) -> String {
+        format!("{}-{name}", self.prefix)
+    }
+
+    /// What this test has stored: the names (without the test's prefix) of the objects
+    /// in the bucket, or of every file under the local root, staging files included.
+    async fn stored(&self) -> Vec<String> {
+        let mut names: Vec<String> = match (&self.backend, &self.bucket) {
+            (Backend::S3, Some(bucket)) => {
+                bucket
+                    .list(None)
+                    .map(|meta| meta.unwrap().location.to_string())
+                    .collect::<Vec<_>>()
+                    .await
+            }
+            _ => std::fs::read_dir(self.root.path())
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+        };
+        names.retain(|name| name.starts_with(&self.prefix));
+        names
+            .iter()
+            .map(|name| name[self.prefix.len() + 1..].to_owned())
             .collect()
     }
 }
 
-#[tokio::test]
-async fn an_object_spanning_several_parts_round_trips_with_its_digest() {
-    let app = spawn_app().await;
+async fn an_object_spanning_several_parts_round_trips_with_its_digest(app: TestApp) {
+    let key = app.key("big.bin");
     let bytes = content(12 * 1024 * 1024 + 5);
-    let stored = app.put_bytes("big.bin", &bytes).await;
+    let stored = app.put_bytes(&key, &bytes).await;
     assert_eq!(stored.size, bytes.len() as u64);
     assert_eq!(stored.sha256, hex::encode(Sha256::digest(&bytes)));
-    assert_eq!(app.head("big.bin").await.unwrap(), bytes.len() as u64);
-    assert_eq!(app.get("big.bin", None).await.unwrap(), bytes);
-    assert_eq!(app.files_on_disk(), ["big.bin"]);
+    assert_eq!(app.head(&key).await.unwrap(), bytes.len() as u64);
+    assert_eq!(app.get(&key, None).await.unwrap(), bytes);
+    assert_eq!(app.stored().await, ["big.bin"]);
 }
 
-#[tokio::test]
-async fn a_byte_range_returns_exactly_those_bytes() {
-    let app = spawn_app().await;
+async fn a_byte_range_returns_exactly_those_bytes(app: TestApp) {
+    let key = app.key("range.bin");
     let bytes = content(1_000_000);
-    app.put_bytes("range.bin", &bytes).await;
-    let slice = app
-        .get(
-            "range.bin",
-            Some(ByteRange {
-                start: 300_000,
-                end: 700_001,
-            }),
-        )
-        .await
-        .unwrap();
+    app.put_bytes(&key, &bytes).await;
+    let range = ByteRange {
+        start: 300_000,
+        end: 700_001,
+    };
+    let slice = app.get(&key, Some(range)).await.unwrap();
     assert_eq!(slice, &bytes[300_000..700_001]);
     let empty_range = app
-        .get("range.bin", Some(ByteRange { start: 5, end: 5 }))
+        .get(&key, Some(ByteRange { start: 5, end: 5 }))
         .await
         .unwrap_err();
     assert_eq!(
@@ -164,46 +243,41 @@ async fn a_byte_range_returns_exactly_those_bytes() {
     );
 }
 
-#[tokio::test]
-async fn an_empty_object_is_stored() {
-    let app = spawn_app().await;
-    let stored = app.put_bytes("empty", &[]).await;
+async fn an_empty_object_is_stored(app: TestApp) {
+    let key = app.key("empty");
+    let stored = app.put_bytes(&key, &[]).await;
     assert_eq!(stored.size, 0);
-    assert_eq!(app.get("empty", None).await.unwrap(), Vec::<u8>::new());
+    assert_eq!(app.get(&key, None).await.unwrap(), Vec::<u8>::new());
 }
 
-#[tokio::test]
-async fn a_stream_that_ends_without_finish_leaves_no_object() {
-    let app = spawn_app().await;
+async fn a_stream_that_ends_without_finish_leaves_no_object(app: TestApp) {
+    let key = app.key("cut.bin");
     let bytes = content(6 * 1024 * 1024);
     let refused = app
-        .put(vec![header("cut.bin"), chunk(&bytes)])
+        .put(vec![header(&key), chunk(&bytes)])
         .await
         .unwrap_err();
     assert_eq!(ErrorCode::of_status(&refused), ErrorCode::InvalidRequest);
     assert_eq!(
-        ErrorCode::of_status(&app.head("cut.bin").await.unwrap_err()),
+        ErrorCode::of_status(&app.head(&key).await.unwrap_err()),
         ErrorCode::NotFound
     );
-    assert!(app.files_on_disk().is_empty(), "{:?}", app.files_on_disk());
+    assert!(app.stored().await.is_empty(), "{:?}", app.stored().await);
 }
 
-#[tokio::test]
-async fn a_finish_with_the_wrong_size_leaves_no_object() {
-    let app = spawn_app().await;
+async fn a_finish_with_the_wrong_size_leaves_no_object(app: TestApp) {
+    let key = app.key("short.bin");
     let refused = app
-        .put(vec![header("short.bin"), chunk(b"abc"), finish(4)])
+        .put(vec![header(&key), chunk(b"abc"), finish(4)])
         .await
         .unwrap_err();
     assert_eq!(ErrorCode::of_status(&refused), ErrorCode::InvalidRequest);
-    assert!(app.files_on_disk().is_empty());
+    assert!(app.stored().await.is_empty());
 }
 
-#[tokio::test]
-async fn a_caller_that_goes_away_mid_stream_leaves_no_object() {
-    let app = spawn_app().await;
+async fn a_caller_that_goes_away_mid_stream_leaves_no_object(app: TestApp) {
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
-    sender.send(header("gone.bin")).await.unwrap();
+    sender.send(header(&app.key("gone.bin"))).await.unwrap();
     sender.send(chunk(&content(1024 * 1024))).await.unwrap();
     let mut client = app.client.clone();
     let call = tokio::spawn(async move {
@@ -217,60 +291,64 @@ async fn a_caller_that_goes_away_mid_stream_leaves_no_object() {
     drop(sender);
     let mut gone = false;
     for _ in 0..100 {
-        if app.files_on_disk().is_empty() {
+        if app.stored().await.is_empty() {
             gone = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(gone, "left behind: {:?}", app.files_on_disk());
+    assert!(gone, "left behind: {:?}", app.stored().await);
 }
 
-#[tokio::test]
-async fn malformed_streams_and_keys_are_invalid_requests() {
-    let app = spawn_app().await;
+async fn malformed_streams_and_keys_are_invalid_requests(app: TestApp) {
     let no_header = app.put(vec![chunk(b"x"), finish(1)]).await.unwrap_err();
     assert_eq!(ErrorCode::of_status(&no_header), ErrorCode::InvalidRequest);
+    let key = app.key("a");
     let two_headers = app
-        .put(vec![header("a"), header("a"), finish(0)])
+        .put(vec![header(&key), header(&key), finish(0)])
         .await
         .unwrap_err();
     assert_eq!(
         ErrorCode::of_status(&two_headers),
         ErrorCode::InvalidRequest
     );
-    for key in ["", "../escape", "a/../b", "stage#1", "a//b", "dir/file"] {
-        let refused = app.put(vec![header(key), finish(0)]).await.unwrap_err();
+    for name in ["", "../escape", "a/../b", "stage#1", "a//b", "dir/file"] {
+        let bad_key = if name.is_empty() {
+            String::new()
+        } else {
+            app.key(name)
+        };
+        let refused = app
+            .put(vec![header(&bad_key), finish(0)])
+            .await
+            .unwrap_err();
         assert_eq!(
             ErrorCode::of_status(&refused),
             ErrorCode::InvalidRequest,
-            "{key:?}"
+            "{bad_key:?}"
         );
     }
-    assert!(app.files_on_disk().is_empty());
+    assert!(app.stored().await.is_empty());
 }
 
-#[tokio::test]
-async fn delete_is_idempotent_and_missing_objects_are_not_found() {
-    let app = spawn_app().await;
-    app.put_bytes("doomed", b"bye").await;
+async fn delete_is_idempotent_and_missing_objects_are_not_found(app: TestApp) {
+    let key = app.key("doomed");
+    app.put_bytes(&key, b"bye").await;
     for _ in 0..2 {
         app.client
             .clone()
-            .delete(DeleteRequest {
-                key: "doomed".into(),
-            })
+            .delete(DeleteRequest { key: key.clone() })
             .await
             .unwrap();
     }
-    let missing = app.get("doomed", None).await.unwrap_err();
+    let missing = app.get(&key, None).await.unwrap_err();
     assert_eq!(ErrorCode::of_status(&missing), ErrorCode::NotFound);
-    assert!(app.files_on_disk().is_empty());
+    assert!(app.stored().await.is_empty());
 }
 
 #[tokio::test]
 async fn deleting_a_key_removes_what_a_killed_upload_left_of_it() {
-    let app = spawn_app().await;
+    let app = spawn_app(Backend::Local).await;
     // What the local backend leaves when the process dies mid-upload.
     std::fs::write(app.root.path().join("crashed.bin#1"), b"partial").unwrap();
     std::fs::write(app.root.path().join("crashed.bin#2"), b"partial").unwrap();
@@ -282,5 +360,9 @@ async fn deleting_a_key_removes_what_a_killed_upload_left_of_it() {
         })
         .await
         .unwrap();
-    assert_eq!(app.files_on_disk(), ["other.bin#1"]);
+    let left: Vec<String> = std::fs::read_dir(app.root.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["other.bin#1"]);
 }

@@ -11,6 +11,7 @@ use flowsvault_kit::{database::create_test_database, grpc};
 use flowsvault_proto::auth::v1::{
     CreateApiKeyRequest, EnsureUserRequest, auth_service_client::AuthServiceClient,
 };
+pub use flowsvault_storage_service::config::Backend;
 use reqwest::multipart::{Form, Part};
 use tempfile::TempDir;
 use tonic::transport::Channel;
@@ -28,7 +29,7 @@ pub struct KillableStorage {
 }
 
 impl KillableStorage {
-    async fn start(root: std::path::PathBuf) -> Self {
+    async fn start(root: std::path::PathBuf, backend: Backend) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -36,12 +37,18 @@ impl KillableStorage {
             .unwrap();
         let (port_sender, port_receiver) = tokio::sync::oneshot::channel();
         runtime.spawn(async move {
+            let s3 = |name: &str| {
+                (backend == Backend::S3).then(|| {
+                    std::env::var(name)
+                        .unwrap_or_else(|_| panic!("{name} is unset: run `make test`"))
+                })
+            };
             let config = flowsvault_storage_service::config::Config {
-                listen_addr: "127.0.0.1:0".into(),
-                backend: flowsvault_storage_service::config::Backend::Local,
-                root,
-                part_size: 8 * 1024 * 1024,
-                parts_in_flight: 2,
+                backend,
+                s3_bucket: s3("FLOWSVAULT_S3_BUCKET"),
+                s3_endpoint: s3("FLOWSVAULT_S3_ENDPOINT"),
+                s3_allow_http: true,
+                ..flowsvault_storage_service::config::Config::local_on_any_port(root)
             };
             let application = flowsvault_storage_service::startup::Application::build(config)
                 .await
@@ -83,6 +90,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut GatewayConfig)) -> TestApp {
+    spawn_app_on(Backend::Local, configure).await
+}
+
+/// The whole stack with storage-service on `backend`.
+pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayConfig)) -> TestApp {
     flowsvault_kit::telemetry::init_for_tests();
     let server = test_database_server();
     let auth_database_url = create_test_database(&server, "fv_test").await.unwrap();
@@ -113,7 +125,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut GatewayConfig)) -> TestA
     tokio::spawn(files.run_until_stopped(pending()));
 
     let objects = tempfile::tempdir().unwrap();
-    let storage = KillableStorage::start(objects.path().to_path_buf()).await;
+    let storage = KillableStorage::start(objects.path().to_path_buf(), backend).await;
 
     let mut config = GatewayConfig {
         listen_addr: "127.0.0.1:0".into(),

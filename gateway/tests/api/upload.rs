@@ -274,3 +274,44 @@ async fn the_allowlist_is_configurable() {
     let refused = app.upload(&key, "notes.txt", b"hi".to_vec()).await;
     assert_eq!(refused.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+#[tokio::test]
+async fn an_upload_round_trips_through_s3_storage() {
+    let app = crate::helpers::spawn_app_on(crate::helpers::Backend::S3, |_| {}).await;
+    let key = app.api_key("s3@example.com").await;
+    // Larger than one part, so the multipart upload really has several parts.
+    let content = png_bytes(9 * 1024 * 1024 + 3, 11);
+    let response = app.upload(&key, "big photo.png", content.clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let file: Value = response.json().await.unwrap();
+    assert_eq!(file["sha256"], sha256_hex(&content));
+    let path = format!("/api/download/{}", file["id"].as_str().unwrap());
+    let download = app.get(&key, &path).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(
+        sha256_hex(&download.bytes().await.unwrap()),
+        sha256_hex(&content)
+    );
+    let partial = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&key)
+        .header("Range", "bytes=8388600-8388615")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        partial.bytes().await.unwrap().as_ref(),
+        &content[8_388_600..8_388_616]
+    );
+    let delete = app
+        .delete(
+            &key,
+            &format!("/api/files/{}", file["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(delete.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&key, &path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.rows_with_status("purged").await, 1);
+}
