@@ -203,3 +203,50 @@ async fn killing_storage_mid_upload_never_yields_an_active_file() {
     assert_eq!(app.rows_with_status("failed").await, 1);
     assert!(app.stored_objects().is_empty());
 }
+
+/// A client that goes away part-way through its body, at several points: before the
+/// sniffed head is complete, just after it, and deep into the file.
+#[tokio::test]
+async fn a_client_that_disconnects_mid_upload_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    let key = app.api_key("nina@example.com").await;
+    for cut_after in [1_000usize, 70_000, 3_000_000] {
+        let sent: Vec<Result<Bytes, std::io::Error>> = (0..cut_after)
+            .step_by(64 * 1024)
+            .map(|start| Ok(Bytes::from(vec![b'a'; (cut_after - start).min(64 * 1024)])))
+            .collect();
+        // The server gets a moment to act on what arrived, then the client goes away.
+        let gone = stream::once(async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            Err(std::io::Error::other("client gone"))
+        });
+        let chunks = stream::iter(sent).chain(gone);
+        let part = Part::stream(reqwest::Body::wrap_stream(chunks)).file_name("cut.txt");
+        let result = app
+            .client
+            .post(app.url("/api/upload"))
+            .bearer_auth(&key)
+            .multipart(Form::new().part("file", part))
+            .send()
+            .await;
+        assert!(result.is_err(), "cut after {cut_after}: {result:?}");
+    }
+    assert!(
+        app.eventually(|| async { app.rows_with_status("pending").await == 0 })
+            .await,
+        "every interrupted upload is marked failed"
+    );
+    // The first cut came before the head was sniffed: no row at all. The other two had
+    // rows, now failed and their objects removed.
+    assert!(
+        app.eventually(|| async { app.rows_with_status("purged").await == 2 })
+            .await
+    );
+    assert_eq!(app.rows_with_status("active").await, 0);
+    assert!(
+        app.eventually(|| async { app.stored_objects().is_empty() })
+            .await,
+        "{:?}",
+        app.stored_objects()
+    );
+}

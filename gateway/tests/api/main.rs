@@ -6,4 +6,5 @@ mod failures;
 mod files;
 mod health;
 mod helpers;
+mod names;
 mod upload;
