@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     domain::{ListQuery, RowStatus},
     error::FileError,
-    repository::{FileRecord, FileRepository, NewFile},
+    repository::{Begun, FileRecord, FileRepository, NewFile},
 };
 
 const MAX_MIME_TYPE_BYTES: usize = 255;
@@ -94,6 +94,15 @@ impl FileService for FileApi {
             }
             text => text.to_owned(),
         };
+        let idempotency_key = match request.idempotency_key {
+            Some(key) if key.is_empty() || key.len() > 255 => {
+                return Err(FileError::InvalidArgument(
+                    "the idempotency key must be 1 to 255 bytes".into(),
+                )
+                .into());
+            }
+            other => other,
+        };
         let id = Uuid::new_v4();
         let record = self
             .files
@@ -105,10 +114,27 @@ impl FileService for FileApi {
                 original_name: name.as_str().to_owned(),
                 mime_type,
                 duration: duration.as_str(),
+                idempotency_key,
             })
             .await?;
-        tracing::info!(%id, %user_id, "upload begun");
-        Ok(Response::new(to_proto(record)))
+        match record {
+            Begun::New(record) => {
+                tracing::info!(%id, %user_id, "upload begun");
+                Ok(Response::new(to_proto(record)))
+            }
+            Begun::Existing(existing)
+                if existing.metadata.status == RowStatus::Pending.as_str() =>
+            {
+                Err(FileError::Conflict(
+                    "an upload with this Idempotency-Key is still in progress".into(),
+                )
+                .into())
+            }
+            Begun::Existing(existing) => {
+                tracing::info!(id = %existing.metadata.id, "idempotent upload replayed");
+                Ok(Response::new(to_proto(existing)))
+            }
+        }
     }
 
     #[tracing::instrument(skip_all)]

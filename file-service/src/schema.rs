@@ -18,5 +18,6 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         purged_at -> Nullable<Timestamptz>,
         claimed_until -> Nullable<Timestamptz>,
+        idempotency_key -> Nullable<Text>,
     }
 }

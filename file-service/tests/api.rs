@@ -59,6 +59,7 @@ impl TestApp {
                 original_name: name.into(),
                 mime_type: "text/plain".into(),
                 duration: FileDuration::Unlimited.to_proto() as i32,
+                idempotency_key: None,
             })
             .await
             .unwrap()
@@ -315,6 +316,7 @@ async fn malformed_requests_are_invalid_arguments() {
             original_name: "a.txt".into(),
             mime_type: String::new(),
             duration: FileDuration::Unlimited.to_proto() as i32,
+            idempotency_key: None,
         })
         .await
         .unwrap_err();
@@ -325,6 +327,7 @@ async fn malformed_requests_are_invalid_arguments() {
             original_name: "../\u{202E}".into(),
             mime_type: String::new(),
             duration: FileDuration::Unlimited.to_proto() as i32,
+            idempotency_key: None,
         })
         .await
         .unwrap_err();
@@ -335,6 +338,7 @@ async fn malformed_requests_are_invalid_arguments() {
             original_name: "a.txt".into(),
             mime_type: String::new(),
             duration: 0,
+            idempotency_key: None,
         })
         .await
         .unwrap_err();
@@ -448,4 +452,50 @@ async fn failing_an_upload_the_janitor_already_purged_returns_it_for_removal() {
         .into_inner();
     assert_eq!(failed.status, FileStatus::Purged as i32);
     assert_eq!(failed.file_name, file.file_name);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_holds_one_upload_at_a_time() {
+    let app = spawn_app().await;
+    let begin = |key: &str| {
+        let mut client = app.client.clone();
+        let request = BeginUploadRequest {
+            user_id: app.user.clone(),
+            original_name: "same.txt".into(),
+            mime_type: "text/plain".into(),
+            duration: FileDuration::Unlimited.to_proto() as i32,
+            idempotency_key: Some(key.into()),
+        };
+        async move {
+            client
+                .begin_upload(request)
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let first = begin("k1").await.unwrap();
+    assert_eq!(first.status, FileStatus::Pending as i32);
+    // While it is pending, the same key is a conflict.
+    let busy = begin("k1").await.unwrap_err();
+    assert_eq!(code(&busy), ErrorCode::Conflict);
+    // Once finished, the same key hands back that file.
+    app.complete(&first.id, FileDuration::Unlimited)
+        .await
+        .unwrap();
+    let replayed = begin("k1").await.unwrap();
+    assert_eq!(replayed.id, first.id);
+    assert_eq!(replayed.status, FileStatus::Active as i32);
+    // A key whose upload failed is free again.
+    let second = begin("k2").await.unwrap();
+    app.client
+        .clone()
+        .fail_upload(FailUploadRequest {
+            user_id: app.user.clone(),
+            id: second.id.clone(),
+        })
+        .await
+        .unwrap();
+    let retried = begin("k2").await.unwrap();
+    assert_ne!(retried.id, second.id);
+    assert_eq!(retried.status, FileStatus::Pending as i32);
 }

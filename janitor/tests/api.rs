@@ -82,6 +82,7 @@ impl TestApp {
                 original_name: name.into(),
                 mime_type: "text/plain".into(),
                 duration: FileDuration::Unlimited.to_proto() as i32,
+                idempotency_key: None,
             })
             .await
             .unwrap()

@@ -64,6 +64,7 @@ error_codes! {
     MethodNotAllowed => ("method_not_allowed", 405, Unimplemented, "The method is not allowed on this resource"),
     Conflict => ("conflict", 409, Aborted, "The resource is in a conflicting state"),
     FileExpired => ("file_expired", 410, FailedPrecondition, "The file has expired"),
+    IdempotencyKeyReused => ("idempotency_key_reused", 422, FailedPrecondition, "The Idempotency-Key was used for a different request"),
     FileTooLarge => ("file_too_large", 413, OutOfRange, "The file is larger than the upload limit"),
     RangeNotSatisfiable => ("range_not_satisfiable", 416, OutOfRange, "The requested range is not satisfiable"),
     UnsupportedMediaType => ("unsupported_media_type", 415, InvalidArgument, "The request body has an unsupported media type"),

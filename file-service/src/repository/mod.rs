@@ -65,6 +65,16 @@ pub struct NewFile {
     pub extension: String,
     pub mime_type: String,
     pub duration: &'static str,
+    pub idempotency_key: Option<String>,
+}
+
+/// What beginning an upload found.
+#[derive(Debug)]
+pub enum Begun {
+    /// A new pending row.
+    New(FileRecord),
+    /// The upload that already holds this idempotency key.
+    Existing(FileRecord),
 }
 
 const EXPIRED: &str = "coalesce(expires_at <= now(), false)";
@@ -80,27 +90,56 @@ impl FileRepository {
         Self { pool }
     }
 
+    /// Inserts a pending row, unless a live upload already holds the same idempotency
+    /// key: then that one is returned instead.
     #[tracing::instrument(skip(self, new), fields(id = %new.id))]
-    pub async fn insert_pending(&self, new: NewFile) -> Result<FileRecord, FileError> {
+    pub async fn insert_pending(&self, new: NewFile) -> Result<Begun, FileError> {
         let mut connection = self.pool.get().await?;
-        let row = diesel::insert_into(file_metadata::table)
-            .values((
-                file_metadata::id.eq(new.id),
-                file_metadata::user_id.eq(new.user_id),
-                file_metadata::original_name.eq(new.original_name),
-                file_metadata::file_name.eq(new.file_name),
-                file_metadata::extension.eq(new.extension),
-                file_metadata::mime_type.eq(new.mime_type),
-                file_metadata::duration.eq(new.duration),
-                file_metadata::status.eq(RowStatus::Pending.as_str()),
-            ))
-            .returning(FileRow::as_returning())
-            .get_result(&mut connection)
+        if let Some(key) = &new.idempotency_key {
+            // A key whose upload failed or was deleted may be used again.
+            diesel::sql_query(
+                "UPDATE file_metadata SET idempotency_key = NULL
+                 WHERE user_id = $1 AND idempotency_key = $2
+                   AND status IN ('failed', 'deleted', 'purged')",
+            )
+            .bind::<SqlUuid, _>(new.user_id)
+            .bind::<Text, _>(key)
+            .execute(&mut connection)
             .await?;
-        Ok(FileRecord {
-            metadata: row,
-            expired: false,
-        })
+        }
+        let inserted = diesel::sql_query(format!(
+            "INSERT INTO file_metadata
+                 (id, user_id, original_name, file_name, extension, mime_type, duration,
+                  status, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)
+             ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+             DO NOTHING
+             {RETURNING}"
+        ))
+        .bind::<SqlUuid, _>(new.id)
+        .bind::<SqlUuid, _>(new.user_id)
+        .bind::<Text, _>(&new.original_name)
+        .bind::<Text, _>(&new.file_name)
+        .bind::<Text, _>(&new.extension)
+        .bind::<Text, _>(&new.mime_type)
+        .bind::<Text, _>(new.duration)
+        .bind::<diesel::sql_types::Nullable<Text>, _>(&new.idempotency_key)
+        .get_result::<FileRecord>(&mut connection)
+        .await
+        .optional()?;
+        if let Some(record) = inserted {
+            return Ok(Begun::New(record));
+        }
+        let existing = file_metadata::table
+            .filter(file_metadata::user_id.eq(new.user_id))
+            .filter(file_metadata::idempotency_key.eq(new.idempotency_key))
+            .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
+            .first::<(FileRow, bool)>(&mut connection)
+            .await
+            .optional()?
+            // Released between our insert and this read: the caller may simply retry.
+            .ok_or_else(|| FileError::Conflict("the idempotency key changed hands".into()))?;
+        Ok(Begun::Existing(existing.into()))
     }
 
     /// pending → active, with the stored size and digest; the lifetime starts now.

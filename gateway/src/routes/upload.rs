@@ -8,10 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use bytes::Bytes;
 use flowsvault_proto::{
     ErrorCode, FileDuration, FileName,
-    files::v1::{BeginUploadRequest, CompleteUploadRequest, FailUploadRequest, File},
+    files::v1::{BeginUploadRequest, CompleteUploadRequest, FailUploadRequest, File, FileStatus},
     storage::v1::{PutFinish, PutHeader, PutRequest, put_request},
 };
 use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -60,9 +61,10 @@ pub async fn upload(
         return Err(too_large(limit));
     }
 
+    let idempotency_key = idempotency_key(&request)?;
     let mut multipart = Multipart::new(request.headers(), payload);
     let mut duration: Option<FileDuration> = None;
-    let mut stored: Option<PendingUpload> = None;
+    let mut stored: Option<Received> = None;
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(malformed)?;
         match field.name() {
@@ -101,18 +103,24 @@ pub async fn upload(
                     },
                     str::to_owned,
                 );
-                let initial_duration = duration.unwrap_or(state.settings.default_duration);
-                let mut pending = PendingUpload::begin(
-                    &state,
-                    &principal,
-                    &request_id,
-                    &name,
+                let intent = Intent {
+                    name: &name,
                     mime_type,
-                    initial_duration,
-                )
-                .await?;
-                pending.store(head, &mut field, limit).await?;
-                stored = Some(pending);
+                    duration: duration.unwrap_or(state.settings.default_duration),
+                    idempotency_key: idempotency_key.clone(),
+                };
+                stored = Some(
+                    match PendingUpload::begin(&state, &principal, &request_id, intent).await? {
+                        Begun::New(mut pending) => {
+                            pending.store(head, &mut field, limit).await?;
+                            Received::New(pending)
+                        }
+                        Begun::Replay(file) => {
+                            same_upload(&file, &name, head, &mut field, limit).await?;
+                            Received::Replay(file)
+                        }
+                    },
+                );
             }
             Some(other) => {
                 return Err(ApiError::invalid(format!(
@@ -122,14 +130,100 @@ pub async fn upload(
             None => return Err(ApiError::invalid("a form part has no name")),
         }
     }
-    let pending = stored
+    let received = stored
         .ok_or_else(|| ApiError::new(ErrorCode::MissingFile, "the form has no `file` part"))?;
-    let file = pending
-        .complete(duration.unwrap_or(state.settings.default_duration))
-        .await?;
+    let file = match received {
+        Received::New(pending) => {
+            pending
+                .complete(duration.unwrap_or(state.settings.default_duration))
+                .await?
+        }
+        Received::Replay(file) => file,
+    };
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/files/{}", file.id)))
         .json(FileView::from_proto(file)))
+}
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|key| {
+            !key.is_empty()
+                && key.len() <= MAX_IDEMPOTENCY_KEY_BYTES
+                && key.bytes().all(|byte| byte.is_ascii_graphic())
+        })
+        .ok_or_else(|| {
+            ApiError::invalid("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// What the `file` part became.
+enum Received {
+    New(PendingUpload),
+    /// An earlier upload with the same `Idempotency-Key` and the same content.
+    Replay(File),
+}
+
+/// What beginning an upload found.
+enum Begun {
+    New(PendingUpload),
+    Replay(File),
+}
+
+/// What a new upload is to be.
+struct Intent<'a> {
+    name: &'a FileName,
+    mime_type: String,
+    duration: FileDuration,
+    idempotency_key: Option<String>,
+}
+
+/// Reads the repeated part to its end and checks it is the upload the key already made:
+/// same name, size and SHA-256. Otherwise the key was reused for another file: 422.
+async fn same_upload(
+    earlier: &File,
+    name: &FileName,
+    head: Head,
+    field: &mut Field,
+    limit: u64,
+) -> Result<(), ApiError> {
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    for chunk in &head.chunks {
+        hasher.update(chunk);
+        size += chunk.len() as u64;
+    }
+    if !head.whole_part {
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(too_large(limit));
+            }
+            hasher.update(&chunk);
+        }
+    }
+    let same = size == earlier.size
+        && hex::encode(hasher.finalize()) == earlier.sha256
+        && name.as_str() == earlier.original_name;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used for a different file",
+        ))
+    }
 }
 
 fn too_large(limit: u64) -> ApiError {
@@ -213,31 +307,34 @@ impl PendingUpload {
         state: &web::Data<AppState>,
         principal: &Principal,
         request_id: &RequestId,
-        name: &FileName,
-        mime_type: String,
-        duration: FileDuration,
-    ) -> Result<Self, ApiError> {
+        intent: Intent<'_>,
+    ) -> Result<Begun, ApiError> {
         let mut files = state.backends.files.clone();
         let file = files
             .begin_upload(state.backends.request(
                 BeginUploadRequest {
                     user_id: principal.user_id.clone(),
-                    original_name: name.as_str().to_owned(),
-                    mime_type,
-                    duration: duration.to_proto() as i32,
+                    original_name: intent.name.as_str().to_owned(),
+                    mime_type: intent.mime_type,
+                    duration: intent.duration.to_proto() as i32,
+                    idempotency_key: intent.idempotency_key,
                 },
                 request_id,
             ))
             .await?
             .into_inner();
-        Ok(Self {
+        // Only a pending row is ours to fill (and to clean up if we fail).
+        if file.status != FileStatus::Pending as i32 {
+            return Ok(Begun::Replay(file));
+        }
+        Ok(Begun::New(Self {
             state: state.clone(),
             request_id: request_id.clone(),
             user_id: principal.user_id.clone(),
             file,
             completed: false,
             stored: None,
-        })
+        }))
     }
 
     /// Streams the part (its already read `head`, then the rest) to storage-service,

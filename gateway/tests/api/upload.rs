@@ -315,3 +315,55 @@ async fn an_upload_round_trips_through_s3_storage() {
     assert_eq!(app.get(&key, &path).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.rows_with_status("purged").await, 1);
 }
+
+#[tokio::test]
+async fn an_idempotency_key_makes_repeats_return_the_same_file() {
+    let app = spawn_app().await;
+    let key = app.api_key("uma@example.com").await;
+    let content = png_bytes(200_000, 5);
+    let send = |idempotency_key: &'static str, name: &'static str, bytes: Vec<u8>| {
+        let request = app
+            .client
+            .post(app.url("/api/upload"))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", idempotency_key)
+            .multipart(Form::new().part("file", Part::bytes(bytes).file_name(name)));
+        async move { request.send().await.unwrap() }
+    };
+
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let response = send("sequential-1", "pic.png", content.clone()).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        ids.push(response.json::<Value>().await.unwrap()["id"].clone());
+    }
+    assert!(ids.windows(2).all(|pair| pair[0] == pair[1]), "{ids:?}");
+
+    let concurrent = futures_util::future::join_all(
+        (0..5).map(|_| send("concurrent-1", "pic.png", content.clone())),
+    )
+    .await;
+    let mut created = Vec::new();
+    for response in concurrent {
+        match response.status() {
+            StatusCode::CREATED => {
+                created.push(response.json::<Value>().await.unwrap()["id"].clone());
+            }
+            StatusCode::CONFLICT => assert_eq!(problem(response).await["code"], "conflict"),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(!created.is_empty());
+    assert!(
+        created.windows(2).all(|pair| pair[0] == pair[1]),
+        "{created:?}"
+    );
+    assert_eq!(app.rows_with_status("active").await, 2);
+
+    let reused = send("sequential-1", "other.png", png_bytes(10, 9)).await;
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem(reused).await["code"], "idempotency_key_reused");
+    let bad = send("", "pic.png", content.clone()).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.rows_with_status("active").await, 2);
+}
