@@ -1,5 +1,5 @@
 //! The use cases, shared by the gRPC adapter and the command line: make sure a user
-//! exists, issue a key, verify a presented key.
+//! exists, issue a key, verify a presented key, list and revoke a user's keys.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -71,6 +71,29 @@ impl Accounts {
             tracing::warn!("api key prefix taken, drawing another key");
         }
         Err(AuthError::NoFreePrefix)
+    }
+
+    /// Every key of the user, newest first, revoked and expired ones included.
+    #[tracing::instrument(skip(self))]
+    pub async fn list_api_keys(&self, user_id: Uuid) -> Result<Vec<StoredApiKey>, AuthError> {
+        self.repository.list_api_keys(user_id).await
+    }
+
+    /// Revokes one of the user's keys; revoking it again returns it unchanged. Another
+    /// user's key is `ApiKeyNotFound`, like a missing one.
+    #[tracing::instrument(skip(self))]
+    pub async fn revoke_api_key(
+        &self,
+        user_id: Uuid,
+        key_id: Uuid,
+    ) -> Result<StoredApiKey, AuthError> {
+        let revoked = self
+            .repository
+            .revoke_api_key(user_id, key_id)
+            .await?
+            .ok_or(AuthError::ApiKeyNotFound)?;
+        tracing::info!(revoked_at = ?revoked.revoked_at, "api key revoked");
+        Ok(revoked)
     }
 
     /// Resolves a presented key to its owner. Every failure is the same `InvalidApiKey`,

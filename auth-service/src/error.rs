@@ -19,6 +19,9 @@ pub enum AuthError {
     InvalidApiKey,
     #[error("user not found")]
     UserNotFound,
+    /// Another user's key answers exactly like a missing one.
+    #[error("api key not found")]
+    ApiKeyNotFound,
     #[error("every api key prefix drawn was taken")]
     NoFreePrefix,
     #[error("{context}")]
@@ -56,7 +59,7 @@ impl From<AuthError> for Status {
             | AuthError::InvalidKeyName(_)
             | AuthError::InvalidRequest(_) => ErrorCode::InvalidRequest,
             AuthError::InvalidApiKey => ErrorCode::Unauthenticated,
-            AuthError::UserNotFound => ErrorCode::NotFound,
+            AuthError::UserNotFound | AuthError::ApiKeyNotFound => ErrorCode::NotFound,
             AuthError::NoFreePrefix
             | AuthError::Database { .. }
             | AuthError::Pool(_)

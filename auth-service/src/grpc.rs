@@ -4,8 +4,8 @@ use chrono::Utc;
 use flowsvault_proto::{
     auth::v1::{
         ApiKey as ApiKeyMessage, CreateApiKeyRequest, CreateApiKeyResponse, EnsureUserRequest,
-        User as UserMessage, VerifyApiKeyRequest, VerifyApiKeyResponse,
-        auth_service_server::AuthService,
+        ListApiKeysRequest, ListApiKeysResponse, RevokeApiKeyRequest, User as UserMessage,
+        VerifyApiKeyRequest, VerifyApiKeyResponse, auth_service_server::AuthService,
     },
     from_timestamp, to_timestamp,
 };
@@ -68,8 +68,7 @@ impl AuthService for AuthApi {
         request: Request<CreateApiKeyRequest>,
     ) -> Result<Response<CreateApiKeyResponse>, Status> {
         let request = request.into_inner();
-        let user_id = Uuid::parse_str(&request.user_id)
-            .map_err(|_| AuthError::InvalidRequest("user_id is not a uuid"))?;
+        let user_id = parse_user_id(&request.user_id)?;
         let name = ApiKeyName::parse(&request.name)?;
         let expires_at = request
             .expires_at
@@ -88,6 +87,35 @@ impl AuthService for AuthApi {
             key: issued.key.expose().to_owned(),
         }))
     }
+
+    #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().user_id))]
+    async fn list_api_keys(
+        &self,
+        request: Request<ListApiKeysRequest>,
+    ) -> Result<Response<ListApiKeysResponse>, Status> {
+        let user_id = parse_user_id(&request.get_ref().user_id)?;
+        let keys = self.accounts.list_api_keys(user_id).await?;
+        Ok(Response::new(ListApiKeysResponse {
+            api_keys: keys.into_iter().map(api_key_message).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().user_id))]
+    async fn revoke_api_key(
+        &self,
+        request: Request<RevokeApiKeyRequest>,
+    ) -> Result<Response<ApiKeyMessage>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_user_id(&request.user_id)?;
+        // A malformed id is a key nobody has: the same answer as another user's key.
+        let key_id = Uuid::parse_str(&request.id).map_err(|_| AuthError::ApiKeyNotFound)?;
+        let revoked = self.accounts.revoke_api_key(user_id, key_id).await?;
+        Ok(Response::new(api_key_message(revoked)))
+    }
+}
+
+fn parse_user_id(raw: &str) -> Result<Uuid, AuthError> {
+    Uuid::parse_str(raw).map_err(|_| AuthError::InvalidRequest("user_id is not a uuid"))
 }
 
 fn user_message(user: User) -> UserMessage {

@@ -23,8 +23,9 @@ use flowsvault_auth_service::{
 use flowsvault_proto::{
     ErrorCode,
     auth::v1::{
-        CreateApiKeyRequest, CreateApiKeyResponse, EnsureUserRequest, User, VerifyApiKeyRequest,
-        VerifyApiKeyResponse, auth_service_client::AuthServiceClient,
+        ApiKey, CreateApiKeyRequest, CreateApiKeyResponse, EnsureUserRequest, ListApiKeysRequest,
+        RevokeApiKeyRequest, User, VerifyApiKeyRequest, VerifyApiKeyResponse,
+        auth_service_client::AuthServiceClient,
     },
     from_timestamp, to_timestamp,
 };
@@ -93,6 +94,23 @@ impl TestApp {
             key: key.to_owned(),
         };
         let response = self.client.clone().verify_api_key(request).await?;
+        Ok(response.into_inner())
+    }
+
+    async fn list_keys(&self, user_id: &str) -> Result<Vec<ApiKey>, Status> {
+        let request = ListApiKeysRequest {
+            user_id: user_id.to_owned(),
+        };
+        let response = self.client.clone().list_api_keys(request).await?;
+        Ok(response.into_inner().api_keys)
+    }
+
+    async fn revoke(&self, user_id: &str, id: &str) -> Result<ApiKey, Status> {
+        let request = RevokeApiKeyRequest {
+            user_id: user_id.to_owned(),
+            id: id.to_owned(),
+        };
+        let response = self.client.clone().revoke_api_key(request).await?;
         Ok(response.into_inner())
     }
 
@@ -298,6 +316,154 @@ async fn a_failed_verification_does_not_record_a_use() {
     assert_refused(app.verify(&with_wrong_secret(&created.key)).await);
 
     assert_eq!(app.last_used_at(key_id(&created)).await, None);
+}
+
+fn assert_not_found(result: Result<ApiKey, Status>) {
+    let status = result.expect_err("the key was revoked");
+    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(ErrorCode::of_status(&status), ErrorCode::NotFound);
+}
+
+#[tokio::test]
+async fn the_list_shows_the_users_own_keys_newest_first_without_secrets() {
+    let app = spawn_app().await;
+    let ada = app.ensure_user("ada@example.org", None).await.unwrap();
+    let grace = app.ensure_user("grace@example.org", None).await.unwrap();
+    let mut created = Vec::new();
+    for name in ["first", "second", "third"] {
+        created.push(app.create_api_key(&ada.id, name, None).await.unwrap());
+    }
+    app.create_api_key(&grace.id, "theirs", None).await.unwrap();
+
+    let listed = app.list_keys(&ada.id).await.unwrap();
+
+    let names: Vec<&str> = listed.iter().map(|key| key.name.as_str()).collect();
+    assert_eq!(names, ["third", "second", "first"]);
+    let listed_ids: Vec<&str> = listed.iter().map(|key| key.id.as_str()).collect();
+    let newest_first: Vec<String> = created
+        .iter()
+        .rev()
+        .map(|issued| key_id(issued).to_string())
+        .collect();
+    assert_eq!(listed_ids, newest_first);
+    let mut connection = app.connection().await;
+    let hashes: Vec<String> = api_keys::table
+        .select(api_keys::key_hash)
+        .load(&mut connection)
+        .await
+        .unwrap();
+    let shown = format!("{listed:?}");
+    for issued in &created {
+        assert!(!shown.contains(&issued.key[12..]), "a secret is listed");
+        let message = issued.api_key.as_ref().unwrap();
+        assert!(listed.iter().any(|key| key.prefix == message.prefix));
+    }
+    for hash in hashes {
+        assert!(!shown.contains(&hash), "a hash is listed");
+    }
+    assert!(!shown.contains("$2b$"));
+}
+
+#[tokio::test]
+async fn the_list_keeps_revoked_and_expired_keys_as_history() {
+    let app = spawn_app().await;
+    let (user, revoked) = app.user_with_key().await;
+    let expiring = app
+        .create_api_key(&user.id, "nightly", Some(TimeDelta::hours(1)))
+        .await
+        .unwrap();
+    app.revoke(&user.id, &key_id(&revoked).to_string())
+        .await
+        .unwrap();
+    let mut connection = app.connection().await;
+    diesel::update(api_keys::table.find(key_id(&expiring)))
+        .set(api_keys::expires_at.eq(Utc::now() - TimeDelta::minutes(1)))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+
+    let listed = app.list_keys(&user.id).await.unwrap();
+
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].name, "nightly");
+    assert!(listed[0].expires_at.is_some());
+    assert_eq!(listed[0].revoked_at, None);
+    assert_eq!(listed[1].name, "ci");
+    assert!(listed[1].revoked_at.is_some());
+}
+
+#[tokio::test]
+async fn a_user_without_keys_lists_none_and_a_malformed_user_id_is_invalid_argument() {
+    let app = spawn_app().await;
+    let user = app.ensure_user("ada@example.org", None).await.unwrap();
+
+    assert!(app.list_keys(&user.id).await.unwrap().is_empty());
+    let status = app.list_keys("not-a-uuid").await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_from_then_on() {
+    let app = spawn_app().await;
+    let (user, created) = app.user_with_key().await;
+    app.verify(&created.key).await.unwrap();
+
+    let revoked = app
+        .revoke(&user.id, &key_id(&created).to_string())
+        .await
+        .unwrap();
+
+    assert_eq!(revoked.id, key_id(&created).to_string());
+    assert_eq!(revoked.name, "ci");
+    let revoked_at = from_timestamp(&revoked.revoked_at.unwrap()).unwrap();
+    assert!((Utc::now() - revoked_at).abs() < TimeDelta::minutes(1));
+    assert_refused(app.verify(&created.key).await);
+}
+
+#[tokio::test]
+async fn revoking_a_revoked_key_returns_it_unchanged() {
+    let app = spawn_app().await;
+    let (user, created) = app.user_with_key().await;
+    let id = key_id(&created).to_string();
+
+    let first = app.revoke(&user.id, &id).await.unwrap();
+    let second = app.revoke(&user.id, &id).await.unwrap();
+
+    assert!(first.revoked_at.is_some());
+    assert_eq!(first, second);
+    assert_refused(app.verify(&created.key).await);
+}
+
+#[tokio::test]
+async fn another_users_key_cannot_be_revoked_and_keeps_working() {
+    let app = spawn_app().await;
+    let (owner, created) = app.user_with_key().await;
+    let stranger = app.ensure_user("mallory@example.org", None).await.unwrap();
+
+    assert_not_found(
+        app.revoke(&stranger.id, &key_id(&created).to_string())
+            .await,
+    );
+
+    let verified = app.verify(&created.key).await.unwrap();
+    assert_eq!(verified.user_id, owner.id);
+    let listed = app.list_keys(&owner.id).await.unwrap();
+    assert_eq!(listed[0].revoked_at, None);
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_key_id_is_not_found() {
+    let app = spawn_app().await;
+    let (user, created) = app.user_with_key().await;
+
+    for id in [
+        Uuid::now_v7().to_string(),
+        "not-a-uuid".to_owned(),
+        String::new(),
+    ] {
+        assert_not_found(app.revoke(&user.id, &id).await);
+    }
+    app.verify(&created.key).await.unwrap();
 }
 
 #[tokio::test]

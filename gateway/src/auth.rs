@@ -1,6 +1,7 @@
 //! Who is calling: API keys (`Authorization: Bearer fv_…`) verified by auth-service and
 //! then trusted for a short while from a cache keyed by the key's SHA-256, so bcrypt is
-//! paid once per key and TTL, not once per request.
+//! paid once per key and TTL, not once per request. A key revoked through this gateway
+//! leaves its cache at once.
 
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ pub struct Principal {
 #[derive(Clone)]
 struct CachedKey {
     principal: Principal,
+    /// The key's id in auth-service, so that revoking the key can find this entry.
+    key_id: String,
     expires_at: Option<DateTime<Utc>>,
 }
 
@@ -38,7 +41,27 @@ impl KeyCache {
             verified: moka::sync::Cache::builder()
                 .max_capacity(MAX_CACHED_KEYS)
                 .time_to_live(ttl)
+                .support_invalidation_closures()
                 .build(),
+        }
+    }
+
+    /// Stops trusting the key with this id on this replica: no later lookup returns it.
+    /// Other replicas cannot be told; they keep trusting it until their entry's TTL
+    /// (`FLOWSVAULT_API_KEY_CACHE_TTL_SECS`, 10 s by default) runs out, which is the
+    /// bound API.md promises. The same bound holds for one narrow race here: a
+    /// verification that auth-service passed just before the revocation, but that
+    /// reaches this cache only after this call, is trusted until its own TTL.
+    pub fn forget_key(&self, key_id: &str) {
+        let key_id = key_id.to_owned();
+        let forgotten = self
+            .verified
+            .invalidate_entries_if(move |_, cached| cached.key_id == key_id);
+        if let Err(error) = forgotten {
+            // Only possible if the cache was built without invalidation closures;
+            // dropping every entry costs one bcrypt per key, but never trusts a revoked one.
+            tracing::error!(%error, "forgetting one api key failed; forgetting them all");
+            self.verified.invalidate_all();
         }
     }
 
@@ -51,14 +74,8 @@ impl KeyCache {
         Some(cached.principal)
     }
 
-    fn insert(&self, digest: [u8; 32], principal: Principal, expires_at: Option<DateTime<Utc>>) {
-        self.verified.insert(
-            digest,
-            CachedKey {
-                principal,
-                expires_at,
-            },
-        );
+    fn insert(&self, digest: [u8; 32], entry: CachedKey) {
+        self.verified.insert(digest, entry);
     }
 }
 
@@ -96,8 +113,12 @@ async fn authenticate(
     let principal = Principal {
         user_id: verified.user_id,
     };
-    let expires_at = verified.expires_at.as_ref().and_then(from_timestamp);
-    state.keys.insert(digest, principal.clone(), expires_at);
+    let entry = CachedKey {
+        principal: principal.clone(),
+        key_id: verified.key_id,
+        expires_at: verified.expires_at.as_ref().and_then(from_timestamp),
+    };
+    state.keys.insert(digest, entry);
     Ok(principal)
 }
 
@@ -139,19 +160,38 @@ mod tests {
         assert_eq!(bearer_token(&empty), None);
     }
 
+    fn entry(user_id: &str, key_id: &str, expires_at: Option<DateTime<Utc>>) -> CachedKey {
+        CachedKey {
+            principal: Principal {
+                user_id: user_id.into(),
+            },
+            key_id: key_id.into(),
+            expires_at,
+        }
+    }
+
     #[test]
     fn a_cached_key_past_its_expiry_is_dropped() {
         let cache = KeyCache::new(Duration::from_secs(60));
-        let principal = Principal {
-            user_id: "u".into(),
-        };
-        cache.insert([1; 32], principal.clone(), None);
-        cache.insert(
-            [2; 32],
-            principal.clone(),
-            Some(Utc::now() - chrono::Duration::seconds(1)),
+        cache.insert([1; 32], entry("u", "k1", None));
+        let a_second_ago = Utc::now() - chrono::Duration::seconds(1);
+        cache.insert([2; 32], entry("u", "k2", Some(a_second_ago)));
+        assert_eq!(
+            cache.get(&[1; 32]).map(|principal| principal.user_id),
+            Some("u".into())
         );
-        assert_eq!(cache.get(&[1; 32]), Some(principal));
         assert_eq!(cache.get(&[2; 32]), None);
+    }
+
+    #[test]
+    fn forgetting_a_key_drops_its_entries_and_no_others() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        cache.insert([1; 32], entry("u", "revoked", None));
+        cache.insert([2; 32], entry("u", "kept", None));
+
+        cache.forget_key("revoked");
+
+        assert_eq!(cache.get(&[1; 32]), None);
+        assert!(cache.get(&[2; 32]).is_some());
     }
 }

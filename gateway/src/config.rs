@@ -65,6 +65,36 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_API_KEY_CACHE_TTL_SECS", default_value_t = 10)]
     pub api_key_cache_ttl_secs: u64,
 
+    /// Redis shared by all replicas for rate limits; unset or unreachable means each
+    /// replica limits in memory on its own.
+    #[arg(long, env = "FLOWSVAULT_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key, so deployments can share one Redis.
+    #[arg(long, env = "FLOWSVAULT_REDIS_PREFIX", default_value = "fv")]
+    pub redis_prefix: String,
+
+    /// Uploads per client address and per credential: `<count>/<window>` (s, m, h) or off.
+    #[arg(long, env = "FLOWSVAULT_RATE_LIMIT_UPLOADS", default_value = "50/5m")]
+    pub rate_limit_uploads: String,
+
+    /// Downloads and previews per client address and per credential.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_RATE_LIMIT_DOWNLOADS",
+        default_value = "200/1m"
+    )]
+    pub rate_limit_downloads: String,
+
+    /// Every other API call per client address and per credential.
+    #[arg(long, env = "FLOWSVAULT_RATE_LIMIT_API", default_value = "200/1m")]
+    pub rate_limit_api: String,
+
+    /// Proxies whose X-Forwarded-For is believed: addresses and CIDR ranges,
+    /// comma-separated. Empty: the socket peer is always the client.
+    #[arg(long, env = "FLOWSVAULT_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+
     /// HTTP worker threads; 0 means one per CPU.
     #[arg(long, env = "FLOWSVAULT_GATEWAY_WORKERS", default_value_t = 0)]
     pub workers: usize,

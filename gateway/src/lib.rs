@@ -4,9 +4,11 @@
 
 pub mod auth;
 pub mod backends;
+pub mod client_ip;
 pub mod config;
 pub mod content_disposition;
 pub mod problem;
+pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 pub mod startup;

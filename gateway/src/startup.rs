@@ -14,7 +14,9 @@ use flowsvault_proto::FileDuration;
 use crate::{
     auth::KeyCache,
     backends::Backends,
+    client_ip::TrustedProxies,
     config::Config,
+    rate_limit::{self, Limiter, RateLimits, RateSpec},
     request_id,
     routes::{self, invalid_input},
     validation::Allowlist,
@@ -36,6 +38,8 @@ pub struct AppState {
     pub backends: Backends,
     pub keys: KeyCache,
     pub settings: Settings,
+    pub limiter: Limiter,
+    pub proxies: TrustedProxies,
 }
 
 /// The headers API.md puts on every response.
@@ -60,7 +64,22 @@ impl Application {
         let listener = TcpListener::bind(&config.listen_addr)
             .with_context(|| format!("binding {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
+        let spec = |name: &str, text: &str| {
+            RateSpec::parse(text).map_err(|error| anyhow::anyhow!("{name}: {error}"))
+        };
+        let limits = RateLimits {
+            upload: spec("FLOWSVAULT_RATE_LIMIT_UPLOADS", &config.rate_limit_uploads)?,
+            download: spec(
+                "FLOWSVAULT_RATE_LIMIT_DOWNLOADS",
+                &config.rate_limit_downloads,
+            )?,
+            api: spec("FLOWSVAULT_RATE_LIMIT_API", &config.rate_limit_api)?,
+        };
+        let proxies = TrustedProxies::parse(&config.trusted_proxies)
+            .map_err(|error| anyhow::anyhow!("FLOWSVAULT_TRUSTED_PROXIES: {error}"))?;
         let state = web::Data::new(AppState {
+            limiter: Limiter::new(limits, config.redis_url.as_deref(), &config.redis_prefix)?,
+            proxies,
             backends: Backends::connect(&config)?,
             keys: KeyCache::new(Duration::from_secs(config.api_key_cache_ttl_secs)),
             settings: Settings {
@@ -79,6 +98,7 @@ impl Application {
                 .app_data(web::JsonConfig::default().error_handler(|error, _| invalid_input(error)))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
+                .wrap(from_fn(rate_limit::middleware))
                 .wrap(security_headers())
                 .wrap(from_fn(request_id::middleware))
         })

@@ -5,7 +5,7 @@ use diesel::{
     dsl::now,
     prelude::*,
     result::{DatabaseErrorKind, Error as DieselError},
-    sql_types::{Nullable, Text},
+    sql_types::{Nullable, SingleValue},
     upsert::excluded,
 };
 use diesel_async::RunQueryDsl;
@@ -24,7 +24,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 diesel::define_sql_function! {
     /// The first of its arguments that is not null.
-    fn coalesce(first: Nullable<Text>, second: Nullable<Text>) -> Nullable<Text>;
+    fn coalesce<T: SingleValue>(first: Nullable<T>, second: Nullable<T>) -> Nullable<T>;
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -193,5 +193,39 @@ impl Repository {
             .await
             .optional()
             .context("recording the api key's use")
+    }
+
+    /// Every key of the user, newest first, revoked and expired ones included.
+    #[tracing::instrument(skip(self))]
+    pub async fn list_api_keys(&self, user_id: Uuid) -> Result<Vec<StoredApiKey>, AuthError> {
+        let mut connection = self.pool.get().await.map_err(AuthError::Pool)?;
+        api_keys::table
+            .filter(api_keys::user_id.eq(user_id))
+            // Ids are UUIDv7, so they break ties between keys made in the same instant.
+            .order((api_keys::created_at.desc(), api_keys::id.desc()))
+            .select(StoredApiKey::as_select())
+            .load(&mut connection)
+            .await
+            .context("listing the api keys")
+    }
+
+    /// Revokes the user's key `key_id` unless it is revoked already, in one statement:
+    /// the first revocation time is kept. `None` when the user has no such key.
+    #[tracing::instrument(skip(self))]
+    pub async fn revoke_api_key(
+        &self,
+        user_id: Uuid,
+        key_id: Uuid,
+    ) -> Result<Option<StoredApiKey>, AuthError> {
+        let mut connection = self.pool.get().await.map_err(AuthError::Pool)?;
+        diesel::update(api_keys::table)
+            .filter(api_keys::id.eq(key_id))
+            .filter(api_keys::user_id.eq(user_id))
+            .set(api_keys::revoked_at.eq(coalesce(api_keys::revoked_at, now)))
+            .returning(StoredApiKey::as_returning())
+            .get_result(&mut connection)
+            .await
+            .optional()
+            .context("revoking the api key")
     }
 }

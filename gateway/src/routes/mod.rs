@@ -4,6 +4,7 @@
 mod download;
 mod files;
 mod health;
+mod keys;
 mod upload;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -27,7 +28,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::delete().to(files::delete)),
         )
         .service(resource("/api/download/{id}").route(web::get().to(download::download)))
-        .service(resource("/api/preview/{id}").route(web::get().to(download::preview)));
+        .service(resource("/api/preview/{id}").route(web::get().to(download::preview)))
+        .service(
+            resource("/api/keys")
+                .route(web::get().to(keys::list))
+                .route(web::post().to(keys::create)),
+        )
+        .service(resource("/api/keys/{id}").route(web::delete().to(keys::revoke)));
 }
 
 /// A resource whose unmatched methods answer 405 as a problem document.

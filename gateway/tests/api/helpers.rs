@@ -77,6 +77,7 @@ impl Drop for KillableStorage {
 }
 
 pub struct TestApp {
+    pub gateway_config: GatewayConfig,
     pub address: String,
     pub client: reqwest::Client,
     pub files_database_url: String,
@@ -138,16 +139,24 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
         default_duration: flowsvault_proto::FileDuration::Unlimited,
         api_key_cache_ttl_secs: 10,
         workers: 2,
+        redis_url: Some(
+            std::env::var("FLOWSVAULT_TEST_REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
+        ),
+        // Tests share one Redis: each app counts under its own prefix.
+        redis_prefix: format!("fvtest{}", uuid::Uuid::new_v4().simple()),
+        // Generous: tests that are about limits set their own.
+        rate_limit_uploads: "10000/1m".into(),
+        rate_limit_downloads: "10000/1m".into(),
+        rate_limit_api: "10000/1m".into(),
+        trusted_proxies: String::new(),
         upstream_timeout_secs: 10,
     };
     configure(&mut config);
-    let gateway = flowsvault_gateway::startup::Application::build(config)
-        .await
-        .unwrap();
-    let address = format!("http://127.0.0.1:{}", gateway.port());
-    tokio::spawn(gateway.run_until_stopped(pending()));
+    let address = start_gateway(config.clone()).await;
 
     TestApp {
+        gateway_config: config,
         address,
         client: reqwest::Client::new(),
         files_database_url,
@@ -159,7 +168,21 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
     }
 }
 
+async fn start_gateway(config: GatewayConfig) -> String {
+    let gateway = flowsvault_gateway::startup::Application::build(config)
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", gateway.port());
+    tokio::spawn(gateway.run_until_stopped(pending()));
+    address
+}
+
 impl TestApp {
+    /// Another gateway replica in front of the same services, Redis and prefix.
+    pub async fn spawn_replica(&self) -> String {
+        start_gateway(self.gateway_config.clone()).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -6,5 +6,7 @@ mod failures;
 mod files;
 mod health;
 mod helpers;
+mod keys;
 mod names;
+mod rate_limits;
 mod upload;

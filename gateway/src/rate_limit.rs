@@ -1,0 +1,560 @@
+//! Rate limits shared by every gateway replica through Redis: a sliding window made of
+//! two fixed windows (the previous one weighted by how much of it still overlaps), one
+//! Lua script and one round trip per decision, on Redis's clock. When Redis cannot be
+//! reached, each replica keeps the same windows in memory and tries Redis again a few
+//! seconds later; a request is never failed, or let through unlimited, for its sake.
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use actix_web::{
+    Error, HttpMessage, ResponseError,
+    body::{EitherBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::{Method, header::HeaderValue},
+    middleware::Next,
+    web,
+};
+use flowsvault_proto::ErrorCode;
+use redis::Script;
+use sha2::{Digest, Sha256};
+
+use crate::{problem::ApiError, startup::AppState};
+
+/// How long Redis is left alone after it failed, before it is tried again.
+const REDIS_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Longest wait for Redis before a decision falls back to memory.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// Most identifiers the in-memory fallback tracks before it forgets idle ones.
+const MAX_MEMORY_ENTRIES: usize = 100_000;
+
+/// `limit` requests per `window`, e.g. `50/5m`, `200/1m`, `10/30s`; `off` for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSpec {
+    pub limit: u64,
+    pub window: Duration,
+}
+
+impl RateSpec {
+    pub fn parse(text: &str) -> Result<Option<Self>, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let invalid = || format!("{text:?} is not like 50/5m, 200/1m, 10/30s or off");
+        let (limit, window) = text.split_once('/').ok_or_else(invalid)?;
+        let limit: u64 = limit.trim().parse().map_err(|_| invalid())?;
+        let window = window.trim();
+        let (amount, unit) = window.split_at(window.len().saturating_sub(1));
+        let amount: u64 = if amount.is_empty() {
+            1
+        } else {
+            amount.parse().map_err(|_| invalid())?
+        };
+        let seconds = match unit {
+            "s" => amount,
+            "m" => amount * 60,
+            "h" => amount * 3600,
+            _ => return Err(invalid()),
+        };
+        if limit == 0 || seconds == 0 {
+            return Err(invalid());
+        }
+        Ok(Some(Self {
+            limit,
+            window: Duration::from_secs(seconds),
+        }))
+    }
+}
+
+/// What kind of request is being limited; each class has its own limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    Upload,
+    Download,
+    Api,
+}
+
+impl Class {
+    fn name(self) -> &'static str {
+        match self {
+            Class::Upload => "upload",
+            Class::Download => "download",
+            Class::Api => "api",
+        }
+    }
+
+    /// The class of a request, or `None` for what is never limited (health checks).
+    pub fn of(method: &Method, path: &str) -> Option<Self> {
+        if !path.starts_with("/api/") || path == "/api/health" || path == "/api/ready" {
+            return None;
+        }
+        if method == Method::POST && path == "/api/upload" {
+            return Some(Class::Upload);
+        }
+        if path.starts_with("/api/download/") || path.starts_with("/api/preview/") {
+            return Some(Class::Download);
+        }
+        Some(Class::Api)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    pub upload: Option<RateSpec>,
+    pub download: Option<RateSpec>,
+    pub api: Option<RateSpec>,
+}
+
+impl RateLimits {
+    fn of(&self, class: Class) -> Option<RateSpec> {
+        match class {
+            Class::Upload => self.upload,
+            Class::Download => self.download,
+            Class::Api => self.api,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u64,
+    pub remaining: u64,
+    pub reset: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct MemoryWindow {
+    index: u64,
+    current: u64,
+    previous: u64,
+}
+
+pub struct Limiter {
+    limits: RateLimits,
+    prefix: String,
+    redis: Option<deadpool_redis::Pool>,
+    /// Hashed once; sent by hash, and in full only when Redis does not know it yet.
+    script: Script,
+    redis_failed_at: Mutex<Option<Instant>>,
+    memory: Mutex<HashMap<String, MemoryWindow>>,
+    /// Identifiers known to be over their limit, refused here until their window resets.
+    refused_until: moka::sync::Cache<String, Instant>,
+    /// Decisions taken in memory because Redis was unreachable.
+    pub fallback_decisions: AtomicU64,
+    degraded: AtomicBool,
+}
+
+const SCRIPT: &str = r"
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local index = math.floor(now / window)
+local elapsed = now - index * window
+local weight = (window - elapsed) / window
+local reset = window - elapsed
+local carried = {}
+for i, id in ipairs(KEYS) do
+  local current = tonumber(redis.call('GET', id .. ':' .. index) or '0')
+  local previous = tonumber(redis.call('GET', id .. ':' .. (index - 1)) or '0')
+  carried[i] = previous * weight
+  if carried[i] + current + 1 > limit then
+    return {0, limit, reset, i}
+  end
+end
+local highest = 0
+for i, id in ipairs(KEYS) do
+  local key = id .. ':' .. index
+  local current = redis.call('INCR', key)
+  if current == 1 then
+    redis.call('PEXPIRE', key, window * 2)
+  end
+  highest = math.max(highest, math.ceil(carried[i] + current))
+end
+return {1, highest, reset, 0}
+";
+
+impl Limiter {
+    pub fn new(limits: RateLimits, redis_url: Option<&str>, prefix: &str) -> anyhow::Result<Self> {
+        let redis = match redis_url.filter(|url| !url.is_empty()) {
+            Some(url) => {
+                let mut config = deadpool_redis::Config::from_url(url);
+                let mut pool = deadpool_redis::PoolConfig::new(16);
+                pool.timeouts.wait = Some(REDIS_TIMEOUT);
+                pool.timeouts.create = Some(REDIS_TIMEOUT);
+                pool.timeouts.recycle = Some(REDIS_TIMEOUT);
+                config.pool = Some(pool);
+                Some(config.create_pool(Some(deadpool_redis::Runtime::Tokio1))?)
+            }
+            None => {
+                tracing::warn!("no FLOWSVAULT_REDIS_URL: rate limits are per replica, in memory");
+                None
+            }
+        };
+        Ok(Self {
+            limits,
+            prefix: prefix.to_owned(),
+            redis,
+            script: Script::new(SCRIPT),
+            redis_failed_at: Mutex::new(None),
+            memory: Mutex::new(HashMap::new()),
+            refused_until: moka::sync::Cache::builder()
+                .max_capacity(MAX_MEMORY_ENTRIES as u64)
+                .time_to_live(Duration::from_secs(24 * 3600))
+                .build(),
+            fallback_decisions: AtomicU64::new(0),
+            degraded: AtomicBool::new(false),
+        })
+    }
+
+    /// Counts one request of `class` against every identifier; refused when any of them
+    /// is over its limit (and then none is counted).
+    pub async fn check(&self, class: Class, identifiers: &[String]) -> Option<Decision> {
+        let spec = self.limits.of(class)?;
+        let keys: Vec<String> = identifiers
+            .iter()
+            .map(|id| format!("{}:rl:{}:{id}", self.prefix, class.name()))
+            .collect();
+        let now = Instant::now();
+        for key in &keys {
+            if let Some(until) = self.refused_until.get(key) {
+                if until > now {
+                    return Some(Decision {
+                        allowed: false,
+                        limit: spec.limit,
+                        remaining: 0,
+                        reset: until - now,
+                    });
+                }
+                self.refused_until.invalidate(key);
+            }
+        }
+        let (decision, over) = match self.check_in_redis(spec, &keys).await {
+            Some(result) => result,
+            None => {
+                self.fallback_decisions.fetch_add(1, Ordering::Relaxed);
+                self.check_in_memory(spec, &keys)
+            }
+        };
+        if let Some(index) = over
+            && let Some(key) = keys.get(index)
+        {
+            self.refused_until.insert(key.clone(), now + decision.reset);
+        }
+        Some(decision)
+    }
+
+    async fn check_in_redis(
+        &self,
+        spec: RateSpec,
+        keys: &[String],
+    ) -> Option<(Decision, Option<usize>)> {
+        let pool = self.redis.as_ref()?;
+        if let Ok(failed_at) = self.redis_failed_at.lock()
+            && failed_at.is_some_and(|at| at.elapsed() < REDIS_RETRY_AFTER)
+        {
+            return None;
+        }
+        let window_ms = u64::try_from(spec.window.as_millis()).unwrap_or(u64::MAX);
+        let attempt = async {
+            let mut connection = pool.get().await.map_err(|error| error.to_string())?;
+            let mut invocation = self.script.prepare_invoke();
+            for key in keys {
+                invocation.key(key);
+            }
+            invocation.arg(spec.limit).arg(window_ms);
+            invocation
+                .invoke_async::<Vec<i64>>(&mut connection)
+                .await
+                .map_err(|error| error.to_string())
+        };
+        let outcome = tokio::time::timeout(REDIS_TIMEOUT * 2, attempt)
+            .await
+            .unwrap_or_else(|_| Err("timed out".to_owned()));
+        match outcome {
+            Ok(reply) if reply.len() == 4 => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::info!("redis is back: rate limits are shared again");
+                }
+                let allowed = reply[0] == 1;
+                let used = u64::try_from(reply[1]).unwrap_or(0);
+                let reset = Duration::from_millis(u64::try_from(reply[2]).unwrap_or(0));
+                let over = usize::try_from(reply[3])
+                    .ok()
+                    .filter(|i| *i > 0)
+                    .map(|i| i - 1);
+                Some((
+                    Decision {
+                        allowed,
+                        limit: spec.limit,
+                        remaining: spec.limit.saturating_sub(used),
+                        reset,
+                    },
+                    over,
+                ))
+            }
+            Ok(reply) => {
+                tracing::error!(?reply, "unexpected rate-limit script reply");
+                self.mark_redis_failed();
+                None
+            }
+            Err(error) => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(%error, "redis unreachable: rate limits fall back to memory");
+                }
+                self.mark_redis_failed();
+                None
+            }
+        }
+    }
+
+    fn mark_redis_failed(&self) {
+        if let Ok(mut failed_at) = self.redis_failed_at.lock() {
+            *failed_at = Some(Instant::now());
+        }
+    }
+
+    /// The same windows as the script, kept by this replica alone.
+    fn check_in_memory(&self, spec: RateSpec, keys: &[String]) -> (Decision, Option<usize>) {
+        let window_ms = u64::try_from(spec.window.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| {
+                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+            });
+        let index = now_ms / window_ms;
+        let elapsed = now_ms - index * window_ms;
+        let weight = (window_ms - elapsed) as f64 / window_ms as f64;
+        let reset = Duration::from_millis(window_ms - elapsed);
+        let Ok(mut memory) = self.memory.lock() else {
+            // A poisoned lock means a panic elsewhere; refuse rather than run unlimited.
+            let refused = Decision {
+                allowed: false,
+                limit: spec.limit,
+                remaining: 0,
+                reset,
+            };
+            return (refused, None);
+        };
+        if memory.len() > MAX_MEMORY_ENTRIES {
+            memory.retain(|_, window| window.index + 1 >= index);
+        }
+        let mut carried = Vec::with_capacity(keys.len());
+        for (position, key) in keys.iter().enumerate() {
+            let window = rolled(memory.get(key).copied(), index);
+            let carry = window.previous as f64 * weight;
+            if carry + window.current as f64 + 1.0 > spec.limit as f64 {
+                let refused = Decision {
+                    allowed: false,
+                    limit: spec.limit,
+                    remaining: 0,
+                    reset,
+                };
+                return (refused, Some(position));
+            }
+            carried.push(carry);
+        }
+        let mut highest: u64 = 0;
+        for (key, carry) in keys.iter().zip(carried) {
+            let mut window = rolled(memory.get(key).copied(), index);
+            window.current += 1;
+            highest = highest.max((carry + window.current as f64).ceil() as u64);
+            memory.insert(key.clone(), window);
+        }
+        let allowed = Decision {
+            allowed: true,
+            limit: spec.limit,
+            remaining: spec.limit.saturating_sub(highest),
+            reset,
+        };
+        (allowed, None)
+    }
+}
+
+/// A stored window moved forward to window `index`.
+fn rolled(stored: Option<MemoryWindow>, index: u64) -> MemoryWindow {
+    match stored {
+        Some(window) if window.index == index => window,
+        Some(window) if window.index + 1 == index => MemoryWindow {
+            index,
+            current: 0,
+            previous: window.current,
+        },
+        _ => MemoryWindow {
+            index,
+            current: 0,
+            previous: 0,
+        },
+    }
+}
+
+/// The identifiers a request is counted against: its client address, and the
+/// credential it presents (hashed; not verified yet, so limiting comes before bcrypt).
+fn identifiers(request: &ServiceRequest, client: Option<IpAddr>) -> Vec<String> {
+    let mut ids = Vec::with_capacity(2);
+    if let Some(address) = client {
+        ids.push(format!("ip:{address}"));
+    }
+    let credential = request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok());
+    if let Some(credential) = credential {
+        let digest = Sha256::digest(credential.as_bytes());
+        ids.push(format!("key:{}", hex::encode(&digest[..12])));
+    }
+    ids
+}
+
+fn insert_headers(headers: &mut actix_web::http::header::HeaderMap, decision: &Decision) {
+    let reset_secs = decision.reset.as_secs() + u64::from(decision.reset.subsec_nanos() > 0);
+    for (name, value) in [
+        ("x-ratelimit-limit", decision.limit),
+        ("x-ratelimit-remaining", decision.remaining),
+        ("x-ratelimit-reset", reset_secs),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
+            headers.insert(
+                actix_web::http::header::HeaderName::from_static(name),
+                value,
+            );
+        }
+    }
+    if !decision.allowed
+        && let Ok(value) = HeaderValue::from_str(&reset_secs.max(1).to_string())
+    {
+        headers.insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+}
+
+/// Decides before anything expensive (authentication, gRPC) runs.
+pub async fn middleware(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let Some(class) = Class::of(request.method(), request.path()) else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    let client = state.proxies.client_ip(request.request());
+    let ids = identifiers(&request, client);
+    let Some(decision) = state.limiter.check(class, &ids).await else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    if !decision.allowed {
+        let error = ApiError::new(
+            ErrorCode::RateLimited,
+            format!("too many {} requests; try again later", class.name()),
+        );
+        let mut response = error.error_response();
+        insert_headers(response.headers_mut(), &decision);
+        return Ok(request.into_response(response).map_into_right_body());
+    }
+    request.extensions_mut().insert(decision);
+    let mut response = next.call(request).await?;
+    insert_headers(response.headers_mut(), &decision);
+    Ok(response.map_into_left_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory_limiter(spec: &str) -> Limiter {
+        let spec = RateSpec::parse(spec).unwrap();
+        Limiter::new(
+            RateLimits {
+                upload: spec,
+                download: spec,
+                api: spec,
+            },
+            None,
+            "test",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn specs_parse_and_bad_ones_are_refused() {
+        assert_eq!(
+            RateSpec::parse("50/5m").unwrap(),
+            Some(RateSpec {
+                limit: 50,
+                window: Duration::from_secs(300)
+            })
+        );
+        assert_eq!(RateSpec::parse("off").unwrap(), None);
+        assert_eq!(
+            RateSpec::parse("10/s").unwrap().unwrap().window,
+            Duration::from_secs(1)
+        );
+        for bad in ["", "50", "0/1m", "5/0m", "5/1d", "x/1m", "5/xm"] {
+            assert!(RateSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn requests_are_classified_by_route() {
+        assert_eq!(Class::of(&Method::POST, "/api/upload"), Some(Class::Upload));
+        assert_eq!(
+            Class::of(&Method::GET, "/api/download/x"),
+            Some(Class::Download)
+        );
+        assert_eq!(
+            Class::of(&Method::GET, "/api/preview/x"),
+            Some(Class::Download)
+        );
+        assert_eq!(Class::of(&Method::GET, "/api/files"), Some(Class::Api));
+        assert_eq!(Class::of(&Method::GET, "/api/health"), None);
+        assert_eq!(Class::of(&Method::GET, "/api/ready"), None);
+    }
+
+    #[tokio::test]
+    async fn memory_windows_refuse_past_the_limit_per_identifier() {
+        let limiter = memory_limiter("3/1h");
+        let alice = vec!["ip:a".to_owned()];
+        for expected_remaining in [2, 1, 0] {
+            let decision = limiter.check(Class::Api, &alice).await.unwrap();
+            assert!(decision.allowed);
+            assert_eq!(decision.remaining, expected_remaining);
+        }
+        let refused = limiter.check(Class::Api, &alice).await.unwrap();
+        assert!(!refused.allowed);
+        assert!(refused.reset > Duration::ZERO);
+        // Another identifier and another class have their own windows.
+        assert!(
+            limiter
+                .check(Class::Api, &["ip:b".to_owned()])
+                .await
+                .unwrap()
+                .allowed
+        );
+        assert!(limiter.check(Class::Upload, &alice).await.unwrap().allowed);
+    }
+
+    #[test]
+    fn a_window_rolls_into_the_previous_one() {
+        let stored = MemoryWindow {
+            index: 7,
+            current: 5,
+            previous: 1,
+        };
+        let next = rolled(Some(stored), 8);
+        assert_eq!((next.current, next.previous), (0, 5));
+        let later = rolled(Some(stored), 10);
+        assert_eq!((later.current, later.previous), (0, 0));
+    }
+}
