@@ -54,6 +54,8 @@ fn to_proto(record: FileRecord) -> File {
         Some(RowStatus::Pending) => FileStatus::Pending,
         Some(RowStatus::Failed) => FileStatus::Failed,
         Some(RowStatus::Deleted) => FileStatus::Deleted,
+        // An expired file whose bytes are gone is still reported as expired.
+        Some(RowStatus::Purged) if expired && row.deleted_at.is_none() => FileStatus::Expired,
         Some(RowStatus::Purged) => FileStatus::Purged,
         None => FileStatus::Unspecified,
     };

@@ -499,3 +499,51 @@ async fn an_idempotency_key_holds_one_upload_at_a_time() {
     assert_ne!(retried.id, second.id);
     assert_eq!(retried.status, FileStatus::Pending as i32);
 }
+
+#[tokio::test]
+async fn an_expired_file_is_purged_by_the_janitor_and_still_reported_expired() {
+    let app = spawn_app().await;
+    let file = app.begin("old.txt").await;
+    app.complete(&file.id, FileDuration::OneHour).await.unwrap();
+    // Not expired yet: nothing to claim.
+    assert!(app.claim(3600).await.is_empty());
+    app.run_sql(&format!(
+        "UPDATE file_metadata SET expires_at = now() - interval '1 second' WHERE id = '{}'",
+        file.id
+    ))
+    .await;
+    let claimed = app.claim(3600).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].status, FileStatus::Expired as i32);
+    let mut client = app.client.clone();
+    client
+        .mark_purged(MarkPurgedRequest {
+            id: file.id.clone(),
+        })
+        .await
+        .unwrap();
+    let after = app.get(&app.user, &file.id).await.unwrap();
+    assert_eq!(after.status, FileStatus::Expired as i32);
+    let expired_list = client
+        .list_files(ListFilesRequest {
+            user_id: app.user.clone(),
+            status: StatusFilter::Expired as i32,
+            ..ListFilesRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(expired_list.total, 1);
+    // Its owner can still delete the entry; then it is gone.
+    client
+        .delete_file(DeleteFileRequest {
+            user_id: app.user.clone(),
+            id: file.id.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&app.get(&app.user, &file.id).await.unwrap_err()),
+        ErrorCode::NotFound
+    );
+}

@@ -174,3 +174,41 @@ async fn a_failed_removal_is_counted_and_retried_by_a_later_pass() {
     assert_eq!(report.purged, 1);
     assert_eq!(app.objects_on_disk(), 0);
 }
+
+#[tokio::test]
+async fn a_pass_removes_the_bytes_of_expired_files() {
+    let app = spawn_app().await;
+    let file = app.orphaned_upload("expiring.txt").await;
+    let mut files = FileServiceClient::new(grpc::channel(&app.files_url).unwrap());
+    files
+        .complete_upload(flowsvault_proto::files::v1::CompleteUploadRequest {
+            user_id: file.user_id.clone(),
+            id: file.id.clone(),
+            size: 5,
+            sha256: "5994471abb01112afcc18159f6cc74b4f511b99806da59b3caf5a9c173cacfc5".into(),
+            duration: FileDuration::OneHour.to_proto() as i32,
+        })
+        .await
+        .unwrap();
+    let janitor = app.janitor(&app.storage_url);
+    assert_eq!(janitor.run_pass().await.unwrap(), PassReport::default());
+    assert_eq!(app.objects_on_disk(), 1);
+
+    let mut connection = AsyncPgConnection::establish(&app.database_url)
+        .await
+        .unwrap();
+    diesel::sql_query("UPDATE file_metadata SET expires_at = now() - interval '1 second'")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    let report = janitor.run_pass().await.unwrap();
+    assert_eq!(
+        report,
+        PassReport {
+            purged: 1,
+            bytes_freed: 5,
+            failures: 0
+        }
+    );
+    assert_eq!(app.objects_on_disk(), 0);
+}

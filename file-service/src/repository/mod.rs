@@ -13,7 +13,7 @@ use flowsvault_kit::database::Pool;
 use uuid::Uuid;
 
 use crate::{
-    domain::{ListQuery, RowStatus, Sort, Visibility},
+    domain::{ListQuery, Sort, Visibility},
     error::FileError,
     schema::file_metadata,
 };
@@ -78,6 +78,10 @@ pub enum Begun {
 }
 
 const EXPIRED: &str = "coalesce(expires_at <= now(), false)";
+/// Rows a user sees: active files, and expired files whose bytes the janitor removed
+/// (they keep answering "expired", not "not found").
+const VISIBLE: &str = "(status = 'active' \
+    OR (status = 'purged' AND deleted_at IS NULL AND expires_at <= now()))";
 const RETURNING: &str = "RETURNING *, coalesce(expires_at <= now(), false) AS expired";
 
 #[derive(Clone)]
@@ -221,7 +225,7 @@ impl FileRepository {
         file_metadata::table
             .filter(file_metadata::id.eq(id))
             .filter(file_metadata::user_id.eq(user_id))
-            .filter(file_metadata::status.eq(RowStatus::Active.as_str()))
+            .filter(sql::<Bool>(VISIBLE))
             .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
             .first::<(FileRow, bool)>(&mut connection)
             .await
@@ -264,7 +268,7 @@ impl FileRepository {
         let mut connection = self.pool.get().await?;
         diesel::sql_query(format!(
             "UPDATE file_metadata SET status = 'deleted', deleted_at = now()
-             WHERE id = $1 AND user_id = $2 AND status = 'active'
+             WHERE id = $1 AND user_id = $2 AND {VISIBLE}
              {RETURNING}"
         ))
         .bind::<SqlUuid, _>(id)
@@ -285,7 +289,7 @@ impl FileRepository {
         let mut connection = self.pool.get().await?;
         let deleted = diesel::sql_query(format!(
             "UPDATE file_metadata SET status = 'deleted', deleted_at = now()
-             WHERE id = ANY($1) AND user_id = $2 AND status = 'active'
+             WHERE id = ANY($1) AND user_id = $2 AND {VISIBLE}
              {RETURNING}"
         ))
         .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
@@ -301,7 +305,8 @@ impl FileRepository {
         let mut connection = self.pool.get().await?;
         let changed = diesel::sql_query(
             "UPDATE file_metadata SET status = 'purged', purged_at = now(), claimed_until = NULL
-             WHERE id = $1 AND status IN ('failed', 'deleted', 'purged')",
+             WHERE id = $1 AND (status IN ('failed', 'deleted', 'purged')
+                                OR (status = 'active' AND expires_at <= now()))",
         )
         .bind::<SqlUuid, _>(id)
         .execute(&mut connection)
@@ -339,7 +344,8 @@ impl FileRepository {
              SET claimed_until = now() + make_interval(secs => $2::double precision)
              WHERE id IN (
                  SELECT id FROM file_metadata
-                 WHERE status IN ('failed', 'deleted')
+                 WHERE (status IN ('failed', 'deleted')
+                        OR (status = 'active' AND expires_at <= now()))
                    AND (claimed_until IS NULL OR claimed_until < now())
                  ORDER BY created_at
                  LIMIT $1
@@ -379,7 +385,7 @@ fn filtered(
 ) -> file_metadata::BoxedQuery<'static, diesel::pg::Pg> {
     let mut rows = file_metadata::table
         .filter(file_metadata::user_id.eq(user_id))
-        .filter(file_metadata::status.eq(RowStatus::Active.as_str()))
+        .filter(sql::<Bool>(VISIBLE))
         .into_boxed();
     rows = match query.visibility {
         Visibility::Active => {
