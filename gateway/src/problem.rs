@@ -6,9 +6,45 @@ use actix_web::{
     http::{StatusCode, header::HeaderName},
 };
 use flowsvault_proto::ErrorCode;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::{
+    ToSchema,
+    openapi::schema::{Object, ObjectBuilder, Type},
+};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document. Some problems add extension members (`limit` on 413,
+/// `services` on a failed readiness check).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:flowsvault:problem:<code>`.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:flowsvault:problem:file_too_large")]
+    pub problem_type: String,
+    /// A short summary that is the same for every occurrence of the code.
+    #[schema(example = "The file is larger than the upload limit")]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(example = 413)]
+    pub status: u16,
+    /// What went wrong this time.
+    #[schema(example = "the upload limit is 104857600 bytes")]
+    pub detail: String,
+    /// A stable, machine-readable code.
+    #[schema(schema_with = error_code_schema)]
+    pub code: String,
+}
+
+/// Every code of the shared table, for the OpenAPI document.
+fn error_code_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.as_str())))
+        .description(Some("A stable, machine-readable code."))
+        .build()
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -83,13 +119,14 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let mut body = json!({
-            "type": format!("urn:flowsvault:problem:{}", self.code),
-            "title": self.code.title(),
-            "status": status.as_u16(),
-            "detail": self.detail,
-            "code": self.code.as_str(),
-        });
+        let problem = Problem {
+            problem_type: format!("urn:flowsvault:problem:{}", self.code),
+            title: self.code.title().to_owned(),
+            status: status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.as_str().to_owned(),
+        };
+        let mut body = serde_json::to_value(problem).unwrap_or_default();
         if let Value::Object(members) = &mut body {
             for (key, value) in &self.extensions {
                 members.insert(key.clone(), value.clone());

@@ -93,7 +93,11 @@ impl Class {
 
     /// The class of a request, or `None` for what is never limited (health checks).
     pub fn of(method: &Method, path: &str) -> Option<Self> {
-        if !path.starts_with("/api/") || path == "/api/health" || path == "/api/ready" {
+        if !path.starts_with("/api/")
+            || path == "/api/health"
+            || path == "/api/ready"
+            || path == "/api/openapi.json"
+        {
             return None;
         }
         if method == Method::POST && path == "/api/upload" {
@@ -520,6 +524,7 @@ mod tests {
         assert_eq!(Class::of(&Method::GET, "/api/files"), Some(Class::Api));
         assert_eq!(Class::of(&Method::GET, "/api/health"), None);
         assert_eq!(Class::of(&Method::GET, "/api/ready"), None);
+        assert_eq!(Class::of(&Method::GET, "/api/openapi.json"), None);
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use crate::{
     config::Config,
     rate_limit::{self, Limiter, RateLimits, RateSpec},
     request_id,
-    routes::{self, invalid_input},
+    routes::{self, invalid_input, openapi::OpenApiJson},
     validation::Allowlist,
 };
 
@@ -88,9 +88,12 @@ impl Application {
                 default_duration: config.default_duration,
             },
         });
+        let openapi =
+            web::Data::new(OpenApiJson::build().context("building the OpenAPI document")?);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(openapi.clone())
                 .app_data(
                     web::QueryConfig::default().error_handler(|error, _| invalid_input(error)),
                 )

@@ -15,7 +15,13 @@ use flowsvault_proto::{
 };
 use futures_util::StreamExt;
 
-use super::files::active_file;
+use super::{
+    files::active_file,
+    openapi::{
+        BadGateway, BadRequest, GatewayTimeout, Gone, NotFound, RangeNotSatisfiable,
+        ServiceUnavailable, TooManyRequests, Unauthorized,
+    },
+};
 use crate::{
     auth::Principal, content_disposition, problem::ApiError, request_id::RequestId,
     startup::AppState,
@@ -97,6 +103,41 @@ fn is_inline_safe(mime_type: &str) -> bool {
 /// What the user bytes may do in a browser: nothing.
 const USER_CONTENT_POLICY: &str = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'";
 
+#[utoipa::path(
+    get,
+    path = "/api/download/{id}",
+    tag = "files",
+    operation_id = "downloadFile",
+    params(
+        ("id" = String, Path, format = "uuid", description = "The file's id"),
+        ("Range" = Option<String>, Header, description = "One range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<suffix length>`; several ranges get the whole file"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags (the file's is its quoted SHA-256), or `*`: 304 when one matches"),
+    ),
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The whole file, with its exact `Content-Type`", content_type = "application/octet-stream", body = [u8], headers(
+            ("Content-Disposition" = String, description = "`attachment` with `filename` and RFC 8187 `filename*`"),
+            ("Content-Length" = u64),
+            ("ETag" = String, description = "The quoted SHA-256 of the content"),
+            ("Accept-Ranges" = String, description = "`bytes`"),
+        )),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = [u8], headers(
+            ("Content-Range" = String, description = "`bytes <first>-<last>/<size>`"),
+            ("Content-Length" = u64),
+            ("ETag" = String, description = "The quoted SHA-256 of the content"),
+        )),
+        (status = 304, description = "The client's copy is current", headers(("ETag" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 410, response = Gone),
+        (status = 416, response = RangeNotSatisfiable),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn download(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -115,6 +156,41 @@ pub async fn download(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/preview/{id}",
+    tag = "files",
+    operation_id = "previewFile",
+    params(
+        ("id" = String, Path, format = "uuid", description = "The file's id"),
+        ("Range" = Option<String>, Header, description = "One range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<suffix length>`; several ranges get the whole file"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags (the file's is its quoted SHA-256), or `*`: 304 when one matches"),
+    ),
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The whole file, with its exact `Content-Type`; shown inline only for raster images, PDF, audio, video and plain text", content_type = "application/octet-stream", body = [u8], headers(
+            ("Content-Disposition" = String, description = "`inline` for types a browser only displays, otherwise `attachment`"),
+            ("Content-Length" = u64),
+            ("ETag" = String, description = "The quoted SHA-256 of the content"),
+            ("Accept-Ranges" = String, description = "`bytes`"),
+        )),
+        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = [u8], headers(
+            ("Content-Range" = String, description = "`bytes <first>-<last>/<size>`"),
+            ("Content-Length" = u64),
+            ("ETag" = String, description = "The quoted SHA-256 of the content"),
+        )),
+        (status = 304, description = "The client's copy is current", headers(("ETag" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 410, response = Gone),
+        (status = 416, response = RangeNotSatisfiable),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn preview(
     request: HttpRequest,
     state: web::Data<AppState>,

@@ -13,26 +13,73 @@ use flowsvault_proto::{
 };
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use utoipa::{
+    IntoParams, ToSchema,
+    openapi::schema::{Object, ObjectBuilder, Type},
+};
 
+use super::openapi::{
+    BadGateway, BadRequest, GatewayTimeout, Gone, NotFound, ServiceUnavailable, TooManyRequests,
+    Unauthorized,
+};
 use crate::{auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState};
 
-/// The public shape of a file (API.md).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// A stored file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = File)]
 pub struct FileView {
+    #[schema(format = "uuid")]
     pub id: String,
+    /// The sanitized name the file was uploaded under.
+    #[schema(example = "report.pdf")]
     pub original_name: String,
+    /// The storage name, `{uuid}-{sanitized-name}.{ext}`.
     pub file_name: String,
+    /// Bytes.
     pub size: u64,
+    #[schema(example = "application/pdf")]
     pub mime_type: String,
+    #[schema(example = "pdf")]
     pub extension: String,
+    /// Hex SHA-256 of the content; also the download's `ETag`.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
+    #[schema(format = DateTime)]
     pub uploaded_at: String,
+    /// `null` for files that never expire.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    #[schema(schema_with = duration_schema)]
     pub duration: String,
+    #[schema(example = "/api/download/0190f3b4-8a5e-7c61-9d2a-4b1e5f6a7c8d")]
     pub download_url: String,
+    #[schema(schema_with = file_status_schema)]
     pub status: String,
 }
+
+/// How long a file is kept: one of the durations of the shared table.
+pub(super) fn duration_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(
+            FileDuration::ALL.iter().map(|duration| duration.as_str()),
+        ))
+        .description(Some("How long the file is kept"))
+        .build()
+}
+
+fn file_status_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(FILE_STATUSES.iter().copied()))
+        .build()
+}
+
+/// Every `status` a [`FileView`] can have.
+const FILE_STATUSES: [&str; 6] = [
+    "active", "expired", "pending", "failed", "deleted", "unknown",
+];
 
 impl FileView {
     pub fn from_proto(file: File) -> Self {
@@ -68,18 +115,29 @@ impl FileView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// 1-based page number.
+    #[param(minimum = 1, default = 1)]
     page: Option<u32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     per_page: Option<u32>,
+    /// Case-insensitive substring of the name.
+    #[param(max_length = 200)]
     q: Option<String>,
+    #[param(inline, default = "active")]
     status: Option<StatusParam>,
+    #[param(inline, default = "uploadedAt")]
     sort: Option<SortParam>,
+    #[param(inline, default = "desc")]
     order: Option<OrderParam>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// Which files to list.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum StatusParam {
     Active,
@@ -87,7 +145,8 @@ enum StatusParam {
     All,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// What to sort by.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 enum SortParam {
     UploadedAt,
@@ -95,7 +154,8 @@ enum SortParam {
     Size,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// Sort direction.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum OrderParam {
     Asc,
@@ -105,8 +165,10 @@ enum OrderParam {
 const MAX_PER_PAGE: u32 = 100;
 const DEFAULT_PER_PAGE: u32 = 20;
 
-#[derive(Debug, Serialize)]
+/// One page of the caller's files.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = FilePage)]
 struct Page {
     items: Vec<FileView>,
     page: u32,
@@ -114,6 +176,23 @@ struct Page {
     total: u64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/files",
+    tag = "files",
+    operation_id = "listFiles",
+    params(ListParams),
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "A page of the caller's files", body = Page),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -192,6 +271,25 @@ pub async fn active_file(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/files/{id}",
+    tag = "files",
+    operation_id = "getFile",
+    params(("id" = String, Path, format = "uuid", description = "The file's id")),
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The file", body = FileView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 410, response = Gone),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     principal: Principal,
@@ -204,6 +302,24 @@ pub async fn get(
 
 /// Marks the row deleted, then removes the object. If the removal fails the row stays
 /// `deleted` and the janitor retries it; the client's answer is 204 either way.
+#[utoipa::path(
+    delete,
+    path = "/api/files/{id}",
+    tag = "files",
+    operation_id = "deleteFile",
+    params(("id" = String, Path, format = "uuid", description = "The file's id")),
+    security(("apiKey" = [])),
+    responses(
+        (status = 204, description = "Deleted; the object is removed from storage"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     principal: Principal,
@@ -230,14 +346,40 @@ const MAX_BULK_DELETE: usize = 100;
 /// Object removals of one bulk delete running at once.
 const PURGES_IN_FLIGHT: usize = 8;
 
-#[derive(Debug, Deserialize)]
+/// The files to delete.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkDelete {
+    /// File ids (UUIDs), at most 100.
+    #[schema(max_items = 100)]
     ids: Vec<String>,
+}
+
+/// How many files were really deleted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkDeleted {
+    deleted: usize,
 }
 
 /// Deletes several files; ids that are not the caller's files are skipped, so the count
 /// says how many were really deleted.
+#[utoipa::path(
+    post,
+    path = "/api/files/bulk-delete",
+    tag = "files",
+    operation_id = "bulkDeleteFiles",
+    request_body = BulkDelete,
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "How many of the ids were the caller's files, now deleted", body = BulkDeleted),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn bulk_delete(
     state: web::Data<AppState>,
     principal: Principal,
@@ -273,7 +415,7 @@ pub async fn bulk_delete(
             async move { purge_object(&state, &request_id, &file.id, &file.file_name).await }
         })
         .await;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": count })))
+    Ok(HttpResponse::Ok().json(BulkDeleted { deleted: count }))
 }
 
 /// Removes an object whose row no longer needs it and records that it is gone. Failures

@@ -10,19 +10,39 @@ use flowsvault_proto::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{
+    ToSchema,
+    openapi::{
+        Schema,
+        schema::{ObjectBuilder, OneOfBuilder, Type},
+    },
+};
 
+use super::openapi::{
+    BadGateway, BadRequest, GatewayTimeout, NotFound, ServiceUnavailable, TooManyRequests,
+    Unauthorized,
+};
 use crate::{auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState};
 
 /// What may be shown about a key: never the key itself, nor its hash.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ApiKey)]
 pub struct KeyView {
+    #[schema(format = "uuid")]
     pub id: String,
     pub name: String,
+    /// The 8 characters after `fv_`, by which the key is looked up.
+    #[schema(example = "AbCdEfGh")]
     pub prefix: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub last_used_at: Option<String>,
+    /// `null` for a key that does not expire.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    #[schema(format = DateTime)]
     pub revoked_at: Option<String>,
 }
 
@@ -47,20 +67,49 @@ fn rfc3339(timestamp: &prost_types::Timestamp) -> String {
 }
 
 /// A key just issued: its description and, this once, the whole key.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = IssuedApiKey)]
 struct IssuedKeyView {
     #[serde(flatten)]
     view: KeyView,
+    /// The whole key, shown this once only.
+    #[schema(example = "fv_AbCdEfGh_0123456789abcdefghijABCDEFGHIJklmnopqrst")]
     key: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// A key to issue.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateKey {
+    #[schema(min_length = 1, max_length = 100, example = "laptop")]
     name: String,
     /// Kept as raw JSON so that each wrong shape gets a precise answer from
     /// `KeyLifetime::parse` rather than a serde message.
+    #[schema(schema_with = key_lifetime_schema, required = false)]
     expires_in: Option<Value>,
+}
+
+/// `expiresIn`: seconds, or `<n>h` / `<n>d`, from one hour to ten years; absent for a
+/// key that never expires.
+fn key_lifetime_schema() -> Schema {
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(MIN_LIFETIME_SECONDS))
+                .maximum(Some(MAX_LIFETIME_SECONDS))
+                .description(Some("Whole seconds")),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[0-9]+[hd]$"))
+                .description(Some("Hours or days, e.g. `12h` or `30d`")),
+        )
+        .description(Some(
+            "How long the key lives, from 1 hour to 10 years (3650 days); without it the key does not expire",
+        ))
+        .into()
 }
 
 const SECONDS_PER_HOUR: u64 = 60 * 60;
@@ -112,6 +161,21 @@ fn seconds_of_text(text: &str) -> Option<u64> {
 }
 
 /// The caller's keys, newest first, revoked and expired ones included.
+#[utoipa::path(
+    get,
+    path = "/api/keys",
+    tag = "keys",
+    operation_id = "listKeys",
+    security(("apiKey" = [])),
+    responses(
+        (status = 200, description = "The caller's keys, newest first", body = Vec<KeyView>),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     principal: Principal,
@@ -137,6 +201,24 @@ pub async fn list(
 
 /// Issues a key for the caller. The answer is the only place the whole key ever appears,
 /// so it must not be stored by any cache on the way.
+#[utoipa::path(
+    post,
+    path = "/api/keys",
+    tag = "keys",
+    operation_id = "createKey",
+    request_body = CreateKey,
+    security(("apiKey" = [])),
+    responses(
+        (status = 201, description = "The key, shown this once only", body = IssuedKeyView,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     principal: Principal,
@@ -174,6 +256,24 @@ pub async fn create(
 
 /// Revokes one of the caller's keys (again: still 204). This replica forgets the key at
 /// once; the others within their cache TTL (see `KeyCache::forget_key`).
+#[utoipa::path(
+    delete,
+    path = "/api/keys/{id}",
+    tag = "keys",
+    operation_id = "revokeKey",
+    params(("id" = String, Path, format = "uuid", description = "The key's id")),
+    security(("apiKey" = [])),
+    responses(
+        (status = 204, description = "Revoked (also when it was already)"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     principal: Principal,

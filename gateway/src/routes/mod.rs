@@ -5,6 +5,7 @@ mod download;
 mod files;
 mod health;
 mod keys;
+pub mod openapi;
 mod upload;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,6 +19,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(resource("/api/health").route(web::get().to(health::health)))
         .service(resource("/api/ready").route(web::get().to(health::ready)))
+        .service(resource("/api/openapi.json").route(web::get().to(openapi::openapi)))
         .service(resource("/api/upload").route(web::post().to(upload::upload)))
         .service(resource("/api/files").route(web::get().to(files::list)))
         // Before `/api/files/{id}`, which would otherwise match it first.

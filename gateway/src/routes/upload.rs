@@ -15,8 +15,16 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use utoipa::ToSchema;
 
-use super::{FileView, files::purge_object};
+use super::{
+    FileView,
+    files::{duration_schema, purge_object},
+    openapi::{
+        BadGateway, BadRequest, Conflict, GatewayTimeout, PayloadTooLarge, ServiceUnavailable,
+        TooManyRequests, Unauthorized, UnprocessableContent, UnsupportedMediaType,
+    },
+};
 use crate::{
     auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState, validation,
 };
@@ -29,6 +37,46 @@ const MAX_FIELD_BYTES: usize = 64;
 /// buffer, so memory per upload stays bounded whatever the file size.
 const CHUNKS_IN_FLIGHT: usize = 8;
 
+/// The multipart form of an upload, as the OpenAPI document describes it; the handler
+/// reads the parts as a stream instead.
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "only describes the form; never built")]
+struct UploadForm {
+    /// The file's bytes; the part's `filename` is the file's name.
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+    /// How long to keep the file; the server's default when absent. Send it before
+    /// the `file` part.
+    #[schema(schema_with = duration_schema, required = false)]
+    duration: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/upload",
+    tag = "files",
+    operation_id = "uploadFile",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255,
+            description = "1 to 255 visible ASCII characters: repeating an upload with the same key and the same file returns the first one instead of storing it again"),
+    ),
+    security(("apiKey" = [])),
+    responses(
+        (status = 201, description = "The stored file", body = FileView,
+            headers(("Location" = String, description = "`/api/files/{id}`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
 pub async fn upload(
     request: HttpRequest,
     payload: web::Payload,

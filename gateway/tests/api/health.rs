@@ -77,3 +77,190 @@ async fn unknown_routes_and_wrong_methods_are_problem_documents() {
     assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(problem(wrong).await["code"], "method_not_allowed");
 }
+
+/// Every route `routes::configure` registers, with its methods (OpenAPI spelling).
+const SERVED: &[(&str, &[&str])] = &[
+    ("/api/health", &["get"]),
+    ("/api/ready", &["get"]),
+    ("/api/openapi.json", &["get"]),
+    ("/api/upload", &["post"]),
+    ("/api/files", &["get"]),
+    ("/api/files/bulk-delete", &["post"]),
+    ("/api/files/{id}", &["get", "delete"]),
+    ("/api/download/{id}", &["get"]),
+    ("/api/preview/{id}", &["get"]),
+    ("/api/keys", &["get", "post"]),
+    ("/api/keys/{id}", &["delete"]),
+];
+
+/// Routes anyone may call without a key.
+const PUBLIC: &[&str] = &["/api/health", "/api/ready", "/api/openapi.json"];
+
+#[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
+async fn openapi_document(app: &crate::helpers::TestApp) -> Value {
+    let response = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    response.json().await.unwrap()
+}
+
+#[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
+fn methods_of(operations: &Value) -> Vec<String> {
+    let mut methods: Vec<String> = operations
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|key| {
+            ["get", "put", "post", "delete", "patch", "head", "options"].contains(&key.as_str())
+        })
+        .cloned()
+        .collect();
+    methods.sort();
+    methods
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let app = spawn_app().await;
+    let document = openapi_document(&app).await;
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(document["info"]["title"], "Flowsvault API");
+    assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
+
+    let paths = document["paths"].as_object().unwrap();
+    let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
+    let mut expected: Vec<&str> = SERVED.iter().map(|(path, _)| *path).collect();
+    documented.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(documented, expected);
+    for (path, methods) in SERVED {
+        let mut methods: Vec<String> = methods.iter().map(|method| (*method).to_owned()).collect();
+        methods.sort();
+        assert_eq!(methods_of(&paths[*path]), methods, "{path}");
+        for method in &methods {
+            let operation = &paths[*path][method];
+            let responses = operation["responses"].as_object().unwrap();
+            if PUBLIC.contains(path) {
+                assert!(operation.get("security").is_none(), "{method} {path}");
+                continue;
+            }
+            assert_eq!(
+                operation["security"],
+                json!([{"apiKey": []}]),
+                "{method} {path}"
+            );
+            for status in ["401", "429", "502", "503", "504"] {
+                assert!(responses.contains_key(status), "{method} {path} {status}");
+            }
+        }
+    }
+
+    let scheme = &document["components"]["securitySchemes"]["apiKey"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+
+    let schemas = &document["components"]["schemas"];
+    let mut file_fields: Vec<&str> = schemas["File"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    file_fields.sort_unstable();
+    let mut api_md_fields = vec![
+        "id",
+        "originalName",
+        "fileName",
+        "size",
+        "mimeType",
+        "extension",
+        "sha256",
+        "uploadedAt",
+        "expiresAt",
+        "duration",
+        "downloadUrl",
+        "status",
+    ];
+    api_md_fields.sort_unstable();
+    assert_eq!(file_fields, api_md_fields);
+    for field in ["type", "title", "status", "detail", "code"] {
+        assert!(
+            schemas["Problem"]["properties"].get(field).is_some(),
+            "Problem.{field}"
+        );
+    }
+
+    let file = &paths["/api/files/{id}"]["get"]["responses"];
+    assert_eq!(
+        file["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/File"
+    );
+    assert_eq!(
+        document["components"]["responses"]["Gone"]["content"]["application/problem+json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/Problem"
+    );
+    let upload = &paths["/api/upload"]["post"];
+    assert!(
+        upload["requestBody"]["content"]
+            .get("multipart/form-data")
+            .is_some()
+    );
+    let list_params: Vec<&str> = paths["/api/files"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|parameter| parameter["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        list_params,
+        ["page", "perPage", "q", "status", "sort", "order"]
+    );
+}
+
+/// Asks the running gateway, method by method, which documented paths it serves: a
+/// method it does not serve answers 405, any other (401 without a key) is served.
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_methods_the_gateway_serves() {
+    let app = spawn_app().await;
+    let document = openapi_document(&app).await;
+    let id = uuid::Uuid::new_v4().to_string();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        let url = app.url(&path.replace("{id}", &id));
+        let mut served = Vec::new();
+        for method in ["get", "put", "post", "delete", "patch"] {
+            let response = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), &url)
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+            if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+                served.push(method.to_owned());
+            }
+        }
+        served.sort();
+        assert_eq!(methods_of(operations), served, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_public_and_not_rate_limited() {
+    let app = spawn_app_with(|config| config.rate_limit_api = "1/1m".into()).await;
+    for _ in 0..3 {
+        let response = app
+            .client
+            .get(app.url("/api/openapi.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(!response.headers().contains_key("x-ratelimit-limit"));
+    }
+}
