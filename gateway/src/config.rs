@@ -95,6 +95,27 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
 
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "FLOWSVAULT_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds an upload body may send nothing before it is cut off with 408.
+    #[arg(long, env = "FLOWSVAULT_BODY_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_idle_timeout_secs: u64,
+
+    /// Lowest average upload rate, in bytes per second over each rate window, before the
+    /// upload is cut off with 408; 0 turns the check off.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_MIN_UPLOAD_BYTES_PER_SEC",
+        default_value_t = 1024
+    )]
+    pub min_upload_bytes_per_sec: u64,
+
+    /// Seconds over which the upload rate is averaged.
+    #[arg(long, env = "FLOWSVAULT_UPLOAD_RATE_WINDOW_SECS", default_value_t = 10)]
+    pub upload_rate_window_secs: u64,
+
     /// HTTP worker threads; 0 means one per CPU.
     #[arg(long, env = "FLOWSVAULT_GATEWAY_WORKERS", default_value_t = 0)]
     pub workers: usize,

@@ -18,7 +18,7 @@ use crate::{
     config::Config,
     rate_limit::{self, Limiter, RateLimits, RateSpec},
     request_id,
-    routes::{self, invalid_input, openapi::OpenApiJson},
+    routes::{self, PaceSettings, invalid_input, openapi::OpenApiJson},
     validation::Allowlist,
 };
 
@@ -30,6 +30,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Settings {
     pub max_upload_bytes: u64,
     pub allowed_extensions: Allowlist,
+    pub pace: PaceSettings,
     pub default_duration: FileDuration,
 }
 
@@ -85,6 +86,11 @@ impl Application {
             settings: Settings {
                 max_upload_bytes: config.max_upload_bytes,
                 allowed_extensions: Allowlist::parse(&config.allowed_extensions),
+                pace: PaceSettings {
+                    idle: Duration::from_secs(config.body_idle_timeout_secs.max(1)),
+                    min_bytes_per_sec: config.min_upload_bytes_per_sec,
+                    window: Duration::from_secs(config.upload_rate_window_secs.max(1)),
+                },
                 default_duration: config.default_duration,
             },
         });
@@ -106,6 +112,8 @@ impl Application {
                 .wrap(from_fn(request_id::middleware))
         })
         .listen(listener)?
+        .client_request_timeout(Duration::from_secs(config.header_timeout_secs.max(1)))
+        .client_disconnect_timeout(Duration::from_secs(1))
         .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .disable_signals();
         if config.workers > 0 {

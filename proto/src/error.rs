@@ -61,6 +61,7 @@ error_codes! {
     Unauthenticated => ("unauthenticated", 401, Unauthenticated, "Authentication is required"),
     Forbidden => ("forbidden", 403, PermissionDenied, "The request is not allowed"),
     NotFound => ("not_found", 404, NotFound, "The resource does not exist"),
+    RequestTimeout => ("request_timeout", 408, DeadlineExceeded, "The request body arrived too slowly"),
     MethodNotAllowed => ("method_not_allowed", 405, Unimplemented, "The method is not allowed on this resource"),
     Conflict => ("conflict", 409, Aborted, "The resource is in a conflicting state"),
     FileExpired => ("file_expired", 410, FailedPrecondition, "The file has expired"),

@@ -14,6 +14,7 @@ use flowsvault_proto::ErrorCode;
 use crate::problem::ApiError;
 
 pub use files::FileView;
+pub use upload::PaceSettings;
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config

@@ -48,6 +48,7 @@ pub const API_KEY_SCHEME: &str = "apiKey";
             MethodNotAllowed,
             Conflict,
             Gone,
+            RequestTimeout,
             PayloadTooLarge,
             UnsupportedMediaType,
             RangeNotSatisfiable,
@@ -153,6 +154,12 @@ pub struct Conflict(pub Problem);
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Gone(pub Problem);
+
+/// The body stopped arriving, or arrived slower than the minimum rate
+/// (`request_timeout`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct RequestTimeout(pub Problem);
 
 /// The file is larger than the upload limit (`file_too_large`, with `limit` in bytes).
 #[derive(ToResponse)]

@@ -13,6 +13,7 @@ use flowsvault_proto::{
 };
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::ToSchema;
@@ -21,8 +22,9 @@ use super::{
     FileView,
     files::{duration_schema, purge_object},
     openapi::{
-        BadGateway, BadRequest, Conflict, GatewayTimeout, PayloadTooLarge, ServiceUnavailable,
-        TooManyRequests, Unauthorized, UnprocessableContent, UnsupportedMediaType,
+        BadGateway, BadRequest, Conflict, GatewayTimeout, PayloadTooLarge, RequestTimeout,
+        ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableContent,
+        UnsupportedMediaType,
     },
 };
 use crate::{
@@ -67,6 +69,7 @@ struct UploadForm {
             headers(("Location" = String, description = "`/api/files/{id}`"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 408, response = RequestTimeout),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -99,6 +102,18 @@ pub async fn upload(
             "the body must be multipart/form-data with a `file` part",
         ));
     }
+    let encoded = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| !value.trim().eq_ignore_ascii_case("identity"));
+    if encoded {
+        // Never inflate a client's body: a small compressed upload can expand without bound.
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "compressed request bodies (Content-Encoding) are not accepted",
+        ));
+    }
     let limit = state.settings.max_upload_bytes;
     let declared = request
         .headers()
@@ -113,11 +128,11 @@ pub async fn upload(
     let mut multipart = Multipart::new(request.headers(), payload);
     let mut duration: Option<FileDuration> = None;
     let mut stored: Option<Received> = None;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(malformed)?;
+    let mut pace = Pace::new(&state.settings.pace);
+    while let Some(mut field) = pace.next_part(&mut multipart).await? {
         match field.name() {
             Some("duration") => {
-                let text = read_text(&mut field).await?;
+                let text = read_text(&mut field, &mut pace).await?;
                 duration = Some(FileDuration::parse(&text).map_err(|error| {
                     ApiError::new(ErrorCode::InvalidDuration, error.to_string())
                 })?);
@@ -140,7 +155,7 @@ pub async fn upload(
                 })?;
                 let extension = name.extension();
                 validation::check_extension(&state.settings.allowed_extensions, &extension)?;
-                let head = Head::read(&mut field, limit).await?;
+                let head = Head::read(&mut field, limit, &mut pace).await?;
                 let sniffed = validation::sniff(&extension, &head.prefix())?;
                 let mime_type = sniffed.map_or_else(
                     || {
@@ -160,11 +175,11 @@ pub async fn upload(
                 stored = Some(
                     match PendingUpload::begin(&state, &principal, &request_id, intent).await? {
                         Begun::New(mut pending) => {
-                            pending.store(head, &mut field, limit).await?;
+                            pending.store(head, &mut field, limit, &mut pace).await?;
                             Received::New(pending)
                         }
                         Begun::Replay(file) => {
-                            same_upload(&file, &name, head, &mut field, limit).await?;
+                            same_upload(&file, &name, head, &mut field, limit, &mut pace).await?;
                             Received::Replay(file)
                         }
                     },
@@ -191,6 +206,79 @@ pub async fn upload(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/files/{}", file.id)))
         .json(FileView::from_proto(file)))
+}
+
+/// How slow an upload may be before it is cut off.
+#[derive(Debug, Clone, Copy)]
+pub struct PaceSettings {
+    /// Longest wait for the next bytes of the body.
+    pub idle: Duration,
+    /// Lowest average rate over each `window`, in bytes per second; 0 turns it off.
+    pub min_bytes_per_sec: u64,
+    pub window: Duration,
+}
+
+/// Guards every read of an upload body: a client that stops sending (slowloris) or
+/// trickles bytes (1 byte/s) is cut off with 408, and its upload cleaned up as any
+/// other interrupted one.
+struct Pace {
+    settings: PaceSettings,
+    window_start: Instant,
+    window_bytes: u64,
+}
+
+impl Pace {
+    fn new(settings: &PaceSettings) -> Self {
+        Self {
+            settings: *settings,
+            window_start: Instant::now(),
+            window_bytes: 0,
+        }
+    }
+
+    fn stalled(&self) -> ApiError {
+        ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "no body bytes arrived for {} s",
+                self.settings.idle.as_secs()
+            ),
+        )
+    }
+
+    async fn next_part(&mut self, multipart: &mut Multipart) -> Result<Option<Field>, ApiError> {
+        match tokio::time::timeout(self.settings.idle, multipart.next()).await {
+            Err(_) => Err(self.stalled()),
+            Ok(None) => Ok(None),
+            Ok(Some(field)) => field.map(Some).map_err(malformed),
+        }
+    }
+
+    async fn next_chunk(&mut self, field: &mut Field) -> Result<Option<Bytes>, ApiError> {
+        let chunk = match tokio::time::timeout(self.settings.idle, field.next()).await {
+            Err(_) => return Err(self.stalled()),
+            Ok(None) => return Ok(None),
+            Ok(Some(chunk)) => chunk.map_err(malformed)?,
+        };
+        self.window_bytes += chunk.len() as u64;
+        let elapsed = self.window_start.elapsed();
+        if elapsed >= self.settings.window {
+            let rate = self.window_bytes as f64 / elapsed.as_secs_f64();
+            if self.settings.min_bytes_per_sec > 0 && rate < self.settings.min_bytes_per_sec as f64
+            {
+                return Err(ApiError::new(
+                    ErrorCode::RequestTimeout,
+                    format!(
+                        "the upload is slower than {} bytes/s",
+                        self.settings.min_bytes_per_sec
+                    ),
+                ));
+            }
+            self.window_start = Instant::now();
+            self.window_bytes = 0;
+        }
+        Ok(Some(chunk))
+    }
 }
 
 /// Longest `Idempotency-Key` accepted.
@@ -244,6 +332,7 @@ async fn same_upload(
     head: Head,
     field: &mut Field,
     limit: u64,
+    pace: &mut Pace,
 ) -> Result<(), ApiError> {
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
@@ -252,8 +341,7 @@ async fn same_upload(
         size += chunk.len() as u64;
     }
     if !head.whole_part {
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(malformed)?;
+        while let Some(chunk) = pace.next_chunk(field).await? {
             size += chunk.len() as u64;
             if size > limit {
                 return Err(too_large(limit));
@@ -295,17 +383,16 @@ struct Head {
 }
 
 impl Head {
-    async fn read(field: &mut Field, limit: u64) -> Result<Self, ApiError> {
+    async fn read(field: &mut Field, limit: u64, pace: &mut Pace) -> Result<Self, ApiError> {
         let mut chunks = Vec::new();
         let mut length = 0;
         while length < validation::SNIFF_BYTES {
-            let Some(chunk) = field.next().await else {
+            let Some(chunk) = pace.next_chunk(field).await? else {
                 return Ok(Self {
                     chunks,
                     whole_part: true,
                 });
             };
-            let chunk = chunk.map_err(malformed)?;
             length += chunk.len();
             if length as u64 > limit {
                 return Err(too_large(limit));
@@ -327,10 +414,9 @@ impl Head {
     }
 }
 
-async fn read_text(field: &mut Field) -> Result<String, ApiError> {
+async fn read_text(field: &mut Field, pace: &mut Pace) -> Result<String, ApiError> {
     let mut bytes = Vec::new();
-    while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(malformed)?;
+    while let Some(chunk) = pace.next_chunk(field).await? {
         if bytes.len() + chunk.len() > MAX_FIELD_BYTES {
             return Err(ApiError::invalid("a form field is too long"));
         }
@@ -387,7 +473,13 @@ impl PendingUpload {
 
     /// Streams the part (its already read `head`, then the rest) to storage-service,
     /// counting bytes as they pass.
-    async fn store(&mut self, head: Head, field: &mut Field, limit: u64) -> Result<(), ApiError> {
+    async fn store(
+        &mut self,
+        head: Head,
+        field: &mut Field,
+        limit: u64,
+        pace: &mut Pace,
+    ) -> Result<(), ApiError> {
         let (sender, receiver) = mpsc::channel::<PutRequest>(CHUNKS_IN_FLIGHT);
         let header = PutRequest {
             message: Some(put_request::Message::Header(PutHeader {
@@ -411,8 +503,8 @@ impl PendingUpload {
                 let chunk: Bytes = match head.next() {
                     Some(chunk) => chunk,
                     None if whole_part => break,
-                    None => match field.next().await {
-                        Some(chunk) => chunk.map_err(malformed)?,
+                    None => match pace.next_chunk(field).await? {
+                        Some(chunk) => chunk,
                         None => break,
                     },
                 };

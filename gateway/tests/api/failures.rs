@@ -250,3 +250,116 @@ async fn a_client_that_disconnects_mid_upload_leaves_nothing_behind() {
         app.stored_objects()
     );
 }
+
+/// Writes the start of an upload by hand: headers promising `declared` body bytes, the
+/// part headers and `first` content bytes. The caller decides what comes next.
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helper: a panic is a failed test"
+)]
+async fn start_raw_upload(
+    address: &str,
+    key: &str,
+    declared: usize,
+    first: usize,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let host = address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /api/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: multipart/form-data; boundary=slow\r\nContent-Length: {declared}\r\n\r\n\
+         --slow\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.txt\"\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'a'; first]).await.unwrap();
+    stream
+}
+
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helper: a panic is a failed test"
+)]
+async fn response_status_line(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = vec![0; 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(15), stream.read(&mut buffer))
+        .await
+        .expect("the gateway never answered")
+        .unwrap();
+    String::from_utf8_lossy(&buffer[..read])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_upload_that_stops_sending_is_cut_off_with_408() {
+    let app = spawn_app_with(|config| config.body_idle_timeout_secs = 1).await;
+    let key = app.api_key("otto@example.com").await;
+    // Past the sniffed head, so a row exists when the client stalls.
+    let mut stream = start_raw_upload(&app.address, &key, 1_000_000, 10_000).await;
+    assert_eq!(
+        response_status_line(&mut stream).await,
+        "HTTP/1.1 408 Request Timeout"
+    );
+    assert!(
+        app.eventually(|| async { app.rows_with_status("purged").await == 1 })
+            .await
+    );
+    assert_eq!(app.rows_with_status("active").await, 0);
+    assert!(app.stored_objects().is_empty());
+}
+
+#[tokio::test]
+async fn an_upload_that_trickles_is_cut_off_with_408() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(|config| {
+        config.min_upload_bytes_per_sec = 10_000;
+        config.upload_rate_window_secs = 1;
+    })
+    .await;
+    let key = app.api_key("pia@example.com").await;
+    let mut stream = start_raw_upload(&app.address, &key, 1_000_000, 5_000).await;
+    let trickle = async {
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if stream.write_all(b"0123456789").await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(2), trickle)
+        .await
+        .ok();
+    assert_eq!(
+        response_status_line(&mut stream).await,
+        "HTTP/1.1 408 Request Timeout"
+    );
+    assert!(
+        app.eventually(|| async { app.rows_with_status("purged").await == 1 })
+            .await
+    );
+    assert_eq!(app.rows_with_status("active").await, 0);
+}
+
+#[tokio::test]
+async fn a_compressed_upload_body_is_refused() {
+    let app = spawn_app().await;
+    let key = app.api_key("quin@example.com").await;
+    let response = app
+        .client
+        .post(app.url("/api/upload"))
+        .bearer_auth(&key)
+        .header("Content-Encoding", "gzip")
+        .multipart(Form::new().part("file", Part::bytes(b"x".to_vec()).file_name("a.txt")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(problem(response).await["code"], "unsupported_media_type");
+    assert_eq!(app.rows_with_status("pending").await, 0);
+}

@@ -150,6 +150,10 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
         rate_limit_downloads: "10000/1m".into(),
         rate_limit_api: "10000/1m".into(),
         trusted_proxies: String::new(),
+        header_timeout_secs: 10,
+        body_idle_timeout_secs: 30,
+        min_upload_bytes_per_sec: 1024,
+        upload_rate_window_secs: 10,
         upstream_timeout_secs: 10,
     };
     configure(&mut config);
