@@ -4,6 +4,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "flowsvault/auth/v1/auth.proto",
         "flowsvault/files/v1/files.proto",
+        "flowsvault/janitor/v1/janitor.proto",
         "flowsvault/storage/v1/storage.proto",
     ];
     for proto in protos {

@@ -6,6 +6,7 @@ use flowsvault_kit::grpc;
 use flowsvault_proto::{
     auth::v1::auth_service_client::AuthServiceClient,
     files::v1::file_service_client::FileServiceClient,
+    janitor::v1::janitor_service_client::JanitorServiceClient,
     storage::v1::storage_service_client::StorageServiceClient,
 };
 use tonic::transport::Channel;
@@ -21,6 +22,8 @@ pub struct Backends {
     pub auth: AuthServiceClient<Channel>,
     pub files: FileServiceClient<Channel>,
     pub storage: StorageServiceClient<Channel>,
+    /// Absent when no janitor URL is configured.
+    pub janitor: Option<JanitorServiceClient<Channel>>,
     health: Vec<(&'static str, HealthClient<Channel>)>,
     timeout: Duration,
 }
@@ -35,18 +38,20 @@ impl Backends {
             ("files", HealthClient::new(files.clone())),
             ("storage", HealthClient::new(storage.clone())),
         ];
-        if !config.janitor_url.is_empty() {
-            health.push((
-                "janitor",
-                HealthClient::new(grpc::channel(&config.janitor_url)?),
-            ));
-        }
+        let janitor = if config.janitor_url.is_empty() {
+            None
+        } else {
+            let channel = grpc::channel(&config.janitor_url)?;
+            health.push(("janitor", HealthClient::new(channel.clone())));
+            Some(JanitorServiceClient::new(channel))
+        };
         Ok(Self {
             auth: AuthServiceClient::new(auth),
             files: FileServiceClient::new(files),
             storage: StorageServiceClient::new(storage)
                 .max_decoding_message_size(grpc::MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(grpc::MAX_MESSAGE_BYTES),
+            janitor,
             health,
             timeout: config.upstream_timeout(),
         })

@@ -116,6 +116,12 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_UPLOAD_RATE_WINDOW_SECS", default_value_t = 10)]
     pub upload_rate_window_secs: u64,
 
+    /// Secret that `POST /api/admin/cleanup` requires as its bearer token; also read from
+    /// CRON_SECRET and from files named by FLOWSVAULT_CRON_SECRET_FILE / CRON_SECRET_FILE.
+    /// Unset: the endpoint answers 403.
+    #[arg(long, env = "FLOWSVAULT_CRON_SECRET", hide_env_values = true)]
+    pub cron_secret: Option<String>,
+
     /// HTTP worker threads; 0 means one per CPU.
     #[arg(long, env = "FLOWSVAULT_GATEWAY_WORKERS", default_value_t = 0)]
     pub workers: usize,
@@ -128,5 +134,16 @@ pub struct Config {
 impl Config {
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_secs(self.upstream_timeout_secs)
+    }
+
+    /// The cron secret after its fallbacks; an empty value counts as unset.
+    pub fn cron_secret(&self) -> anyhow::Result<Option<String>> {
+        if let Some(secret) = self.cron_secret.clone().filter(|secret| !secret.is_empty()) {
+            return Ok(Some(secret));
+        }
+        let from = |name: &str| -> anyhow::Result<Option<String>> {
+            Ok(flowsvault_kit::config::secret_from_env(name)?.filter(|secret| !secret.is_empty()))
+        };
+        Ok(from("FLOWSVAULT_CRON_SECRET")?.or(from("CRON_SECRET")?))
     }
 }

@@ -10,6 +10,7 @@ use actix_web::{
 };
 use anyhow::Context;
 use flowsvault_proto::FileDuration;
+use sha2::Digest;
 
 use crate::{
     auth::KeyCache,
@@ -31,6 +32,8 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     pub allowed_extensions: Allowlist,
     pub pace: PaceSettings,
+    /// SHA-256 of the cron secret; `None` turns the cleanup endpoint off.
+    pub cron_secret_digest: Option<[u8; 32]>,
     pub default_duration: FileDuration,
 }
 
@@ -86,6 +89,9 @@ impl Application {
             settings: Settings {
                 max_upload_bytes: config.max_upload_bytes,
                 allowed_extensions: Allowlist::parse(&config.allowed_extensions),
+                cron_secret_digest: config
+                    .cron_secret()?
+                    .map(|secret| sha2::Sha256::digest(secret.as_bytes()).into()),
                 pace: PaceSettings {
                     idle: Duration::from_secs(config.body_idle_timeout_secs.max(1)),
                     min_bytes_per_sec: config.min_upload_bytes_per_sec,

@@ -4,18 +4,41 @@
 use std::time::Duration;
 
 use flowsvault_proto::{
-    files::v1::{ClaimPurgeableRequest, MarkPurgedRequest, file_service_client::FileServiceClient},
+    files::v1::{
+        ClaimPurgeableRequest, FileStatus, MarkPurgedRequest,
+        file_service_client::FileServiceClient,
+    },
     storage::v1::{DeleteRequest, storage_service_client::StorageServiceClient},
 };
 use tonic::transport::Channel;
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What one pass removed, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PassReport {
-    pub purged: u64,
+    pub expired_files: u64,
+    pub stale_uploads: u64,
+    pub deleted_files: u64,
     pub bytes_freed: u64,
     pub failures: u64,
+}
+
+impl PassReport {
+    /// Objects removed, of every kind.
+    pub fn purged(&self) -> u64 {
+        self.expired_files + self.stale_uploads + self.deleted_files
+    }
+
+    pub fn to_proto(self) -> flowsvault_proto::janitor::v1::PassReport {
+        flowsvault_proto::janitor::v1::PassReport {
+            expired_files: self.expired_files,
+            stale_uploads: self.stale_uploads,
+            deleted_files: self.deleted_files,
+            bytes_freed: self.bytes_freed,
+            failures: self.failures,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +89,11 @@ impl Janitor {
             for file in claimed {
                 match self.purge(&file.id, &file.file_name).await {
                     Ok(()) => {
-                        report.purged += 1;
+                        match FileStatus::try_from(file.status) {
+                            Ok(FileStatus::Expired) => report.expired_files += 1,
+                            Ok(FileStatus::Deleted) => report.deleted_files += 1,
+                            _ => report.stale_uploads += 1,
+                        }
                         report.bytes_freed += file.size;
                     }
                     Err(status) => {
@@ -81,7 +108,9 @@ impl Janitor {
             }
         }
         tracing::info!(
-            purged = report.purged,
+            expired_files = report.expired_files,
+            stale_uploads = report.stale_uploads,
+            deleted_files = report.deleted_files,
             bytes_freed = report.bytes_freed,
             failures = report.failures,
             "janitor pass finished"

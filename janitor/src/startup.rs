@@ -1,12 +1,32 @@
 //! Start-up: what `main` runs and what tests start on port 0.
 
 use flowsvault_kit::grpc;
+use flowsvault_proto::janitor::v1::{
+    PassReport as PassReportMessage, RunPassRequest,
+    janitor_service_server::{JanitorService, JanitorServiceServer},
+};
 use tokio::net::TcpListener;
 
 use crate::{
     config::Config,
     pass::{Janitor, PassSettings},
 };
+
+/// Passes on demand (`POST /api/admin/cleanup` through the gateway).
+struct JanitorApi {
+    janitor: Janitor,
+}
+
+#[tonic::async_trait]
+impl JanitorService for JanitorApi {
+    async fn run_pass(
+        &self,
+        _: tonic::Request<RunPassRequest>,
+    ) -> Result<tonic::Response<PassReportMessage>, tonic::Status> {
+        let report = self.janitor.run_pass().await?;
+        Ok(tonic::Response::new(report.to_proto()))
+    }
+}
 
 pub struct Application {
     listener: TcpListener,
@@ -48,6 +68,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let janitor = self.janitor;
         let interval = self.config.interval();
+        let scheduled = janitor.clone();
         let schedule = async move {
             // The first pass waits one interval too, so it does not race the start of
             // the services it calls.
@@ -56,12 +77,16 @@ impl Application {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                if let Err(status) = janitor.run_pass().await {
+                if let Err(status) = scheduled.run_pass().await {
                     tracing::warn!(%status, "janitor pass failed");
                 }
             }
         };
-        let router = grpc::server().add_service(grpc::health_service().await);
+        let router = grpc::server()
+            .add_service(grpc::health_service().await)
+            .add_service(JanitorServiceServer::new(JanitorApi {
+                janitor: janitor.clone(),
+            }));
         tokio::select! {
             served = grpc::serve(router, self.listener, shutdown) => served,
             () = schedule => Ok(()),

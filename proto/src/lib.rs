@@ -24,6 +24,12 @@ pub mod files {
     }
 }
 
+pub mod janitor {
+    pub mod v1 {
+        tonic::include_proto!("flowsvault.janitor.v1");
+    }
+}
+
 pub mod storage {
     pub mod v1 {
         tonic::include_proto!("flowsvault.storage.v1");

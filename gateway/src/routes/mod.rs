@@ -1,6 +1,7 @@
 //! HTTP routes of the public API (see API.md), each answering with JSON or a problem
 //! document.
 
+mod admin;
 mod download;
 mod files;
 mod health;
@@ -37,7 +38,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(keys::list))
                 .route(web::post().to(keys::create)),
         )
-        .service(resource("/api/keys/{id}").route(web::delete().to(keys::revoke)));
+        .service(resource("/api/keys/{id}").route(web::delete().to(keys::revoke)))
+        .service(resource("/api/admin/cleanup").route(web::post().to(admin::cleanup)));
 }
 
 /// A resource whose unmatched methods answer 405 as a problem document.

@@ -38,6 +38,7 @@ pub const API_KEY_SCHEME: &str = "apiKey";
         super::keys::list,
         super::keys::create,
         super::keys::revoke,
+        super::admin::cleanup,
     ),
     components(
         schemas(Problem),
@@ -64,6 +65,7 @@ pub const API_KEY_SCHEME: &str = "apiKey";
         (name = "health", description = "Liveness, readiness and this document"),
         (name = "files", description = "Uploading, listing, downloading and deleting files"),
         (name = "keys", description = "The caller's API keys"),
+        (name = "admin", description = "Operations for the platform's operators"),
     ),
 )]
 struct ApiDoc;
@@ -74,6 +76,15 @@ struct ApiKeyScheme;
 impl Modify for ApiKeyScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "cronSecret",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The operator's CRON_SECRET"))
+                    .build(),
+            ),
+        );
         components.add_security_scheme(
             API_KEY_SCHEME,
             SecurityScheme::Http(

@@ -279,3 +279,75 @@ async fn preview_is_inline_only_for_types_a_browser_cannot_run() {
             .starts_with("sandbox")
     );
 }
+
+#[tokio::test]
+async fn the_cleanup_endpoint_runs_a_janitor_pass_behind_the_cron_secret() {
+    let app = spawn_app().await;
+    let key = app.api_key("yuri@example.com").await;
+    let file: Value = app
+        .upload(&key, "soon.txt", b"bytes".to_vec())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = file["id"].as_str().unwrap();
+    // The file expires by the database clock.
+    {
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        let mut connection = diesel_async::AsyncPgConnection::establish(&app.files_database_url)
+            .await
+            .unwrap();
+        diesel::sql_query(format!(
+            "UPDATE file_metadata SET expires_at = now() - interval '1 second' WHERE id = '{id}'"
+        ))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    }
+    assert_eq!(app.stored_objects().len(), 1);
+    let cleanup = |secret: &'static str| {
+        let request = app
+            .client
+            .post(app.url("/api/admin/cleanup"))
+            .bearer_auth(secret);
+        async move { request.send().await.unwrap() }
+    };
+    let refused = cleanup("wrong").await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(problem(refused).await["code"], "unauthenticated");
+    // A user's API key is no cron secret either.
+    let with_key = app
+        .client
+        .post(app.url("/api/admin/cleanup"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_key.status(), StatusCode::UNAUTHORIZED);
+
+    let ran = cleanup("test-cron-secret").await;
+    assert_eq!(ran.status(), StatusCode::OK);
+    let report: Value = ran.json().await.unwrap();
+    assert_eq!(report["expiredFiles"], 1);
+    assert_eq!(report["bytesFreed"], 5);
+    assert_eq!(report["failures"], 0);
+    assert!(app.stored_objects().is_empty());
+    // Still answered as expired, not as missing.
+    let gone = app.get(&key, &format!("/api/download/{id}")).await;
+    assert_eq!(gone.status(), StatusCode::GONE);
+    assert_eq!(problem(gone).await["code"], "file_expired");
+}
+
+#[tokio::test]
+async fn the_cleanup_endpoint_is_off_without_a_secret() {
+    let app = crate::helpers::spawn_app_with(|config| config.cron_secret = None).await;
+    let response = app
+        .client
+        .post(app.url("/api/admin/cleanup"))
+        .bearer_auth("anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(problem(response).await["code"], "forbidden");
+}

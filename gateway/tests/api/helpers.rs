@@ -128,12 +128,28 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
     let objects = tempfile::tempdir().unwrap();
     let storage = KillableStorage::start(objects.path().to_path_buf(), backend).await;
 
+    // A janitor that only runs when asked (`POST /api/admin/cleanup`).
+    let janitor =
+        flowsvault_janitor::startup::Application::build(flowsvault_janitor::config::Config {
+            listen_addr: "127.0.0.1:0".into(),
+            files_url: format!("http://127.0.0.1:{files_port}"),
+            storage_url: format!("http://127.0.0.1:{}", storage.port),
+            interval_secs: 24 * 3600,
+            stale_upload_secs: 6 * 3600,
+            batch: 100,
+            lease_secs: 300,
+        })
+        .await
+        .unwrap();
+    let janitor_url = format!("http://127.0.0.1:{}", janitor.port());
+    tokio::spawn(janitor.run_until_stopped(pending()));
+
     let mut config = GatewayConfig {
         listen_addr: "127.0.0.1:0".into(),
         auth_url: format!("http://127.0.0.1:{auth_port}"),
         files_url: format!("http://127.0.0.1:{files_port}"),
         storage_url: format!("http://127.0.0.1:{}", storage.port),
-        janitor_url: String::new(),
+        janitor_url,
         max_upload_bytes: 100 * 1024 * 1024,
         allowed_extensions: flowsvault_gateway::validation::DEFAULT_EXTENSIONS.to_owned(),
         default_duration: flowsvault_proto::FileDuration::Unlimited,
@@ -150,6 +166,7 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
         rate_limit_downloads: "10000/1m".into(),
         rate_limit_api: "10000/1m".into(),
         trusted_proxies: String::new(),
+        cron_secret: Some("test-cron-secret".into()),
         header_timeout_secs: 10,
         body_idle_timeout_secs: 30,
         min_upload_bytes_per_sec: 1024,
