@@ -81,6 +81,11 @@ impl ListQuery {
         };
         let name_contains = match request.query.as_deref().map(str::trim) {
             None | Some("") => None,
+            Some(text) if text.chars().any(char::is_control) => {
+                return Err(FileError::InvalidArgument(
+                    "q must not contain control characters".into(),
+                ));
+            }
             Some(text) if text.chars().count() > MAX_QUERY_CHARS => {
                 return Err(FileError::InvalidArgument(format!(
                     "q must be at most {MAX_QUERY_CHARS} characters"

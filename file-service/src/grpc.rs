@@ -124,8 +124,9 @@ impl FileService for FileApi {
                 tracing::info!(%id, %user_id, "upload begun");
                 Ok(Response::new(to_proto(record)))
             }
+            // Pending, or changing state right now: the caller may retry shortly.
             Begun::Existing(existing)
-                if existing.metadata.status == RowStatus::Pending.as_str() =>
+                if existing.metadata.status != RowStatus::Active.as_str() || existing.expired =>
             {
                 Err(FileError::Conflict(
                     "an upload with this Idempotency-Key is still in progress".into(),

@@ -62,7 +62,9 @@ pub struct Config {
 
     /// How long a verified API key is trusted without asking auth-service again; a
     /// revoked key is refused by every replica within this time.
-    #[arg(long, env = "FLOWSVAULT_API_KEY_CACHE_TTL_SECS", default_value_t = 10)]
+    /// At most 10: API.md promises revocation everywhere within 10 s.
+    #[arg(long, env = "FLOWSVAULT_API_KEY_CACHE_TTL_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=10))]
     pub api_key_cache_ttl_secs: u64,
 
     /// Redis shared by all replicas for rate limits; unset or unreachable means each
@@ -111,6 +113,11 @@ pub struct Config {
         default_value_t = 1024
     )]
     pub min_upload_bytes_per_sec: u64,
+
+    /// Longest a single upload may take, in seconds (408 after). Keep it below the
+    /// janitor's FLOWSVAULT_STALE_UPLOAD_SECS (6 h by default).
+    #[arg(long, env = "FLOWSVAULT_MAX_UPLOAD_SECS", default_value_t = 4 * 3600)]
+    pub max_upload_secs: u64,
 
     /// Seconds over which the upload rate is averaged.
     #[arg(long, env = "FLOWSVAULT_UPLOAD_RATE_WINDOW_SECS", default_value_t = 10)]

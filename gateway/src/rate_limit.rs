@@ -91,13 +91,11 @@ impl Class {
         }
     }
 
-    /// The class of a request, or `None` for what is never limited (health checks).
+    /// The class of a request, or `None` for the few paths never limited. `path` must be
+    /// the decoded path the router matches (so `/%61pi/upload` is `/api/upload`); every
+    /// path not exempt is limited, known or not.
     pub fn of(method: &Method, path: &str) -> Option<Self> {
-        if !path.starts_with("/api/")
-            || path == "/api/health"
-            || path == "/api/ready"
-            || path == "/api/openapi.json"
-        {
+        if path == "/api/health" || path == "/api/ready" || path == "/api/openapi.json" {
             return None;
         }
         if method == Method::POST && path == "/api/upload" {
@@ -353,6 +351,12 @@ impl Limiter {
         };
         if memory.len() > MAX_MEMORY_ENTRIES {
             memory.retain(|_, window| window.index + 1 >= index);
+            if memory.len() > MAX_MEMORY_ENTRIES {
+                // A flood of distinct identifiers: forget them all rather than grow without
+                // bound or scan the map on every request.
+                tracing::warn!("in-memory rate-limit table full; starting it afresh");
+                memory.clear();
+            }
         }
         let mut carried = Vec::with_capacity(keys.len());
         for (position, key) in keys.iter().enumerate() {
@@ -410,11 +414,9 @@ fn identifiers(request: &ServiceRequest, client: Option<IpAddr>) -> Vec<String> 
     if let Some(address) = client {
         ids.push(format!("ip:{address}"));
     }
-    let credential = request
-        .headers()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok());
-    if let Some(credential) = credential {
+    // The token as authentication reads it, so `bearer`, `BEARER` and extra spaces do
+    // not make one key into several identifiers.
+    if let Some(credential) = crate::auth::bearer_token(request.request()) {
         let digest = Sha256::digest(credential.as_bytes());
         ids.push(format!("key:{}", hex::encode(&digest[..12])));
     }
@@ -447,7 +449,8 @@ pub async fn middleware(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let Some(class) = Class::of(request.method(), request.path()) else {
+    let routed_path = request.match_info().as_str().to_owned();
+    let Some(class) = Class::of(request.method(), &routed_path) else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
     let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {

@@ -96,6 +96,7 @@ impl Application {
                     idle: Duration::from_secs(config.body_idle_timeout_secs.max(1)),
                     min_bytes_per_sec: config.min_upload_bytes_per_sec,
                     window: Duration::from_secs(config.upload_rate_window_secs.max(1)),
+                    max_duration: Duration::from_secs(config.max_upload_secs.max(1)),
                 },
                 default_duration: config.default_duration,
             },

@@ -163,13 +163,11 @@ impl ObjectStorage {
         };
         match outcome {
             Ok(()) => {
-                parts.finish().await?;
                 let stored = Stored {
                     size: received,
                     sha256: hex::encode(hasher.finalize()),
                 };
-                tracing::info!(size = stored.size, "object stored");
-                Ok(stored)
+                self.finish_detached(parts, path.clone(), stored).await
             }
             Err(error) => {
                 if let Err(abort_error) = parts.abort().await {
@@ -178,6 +176,38 @@ impl ObjectStorage {
                 Err(error)
             }
         }
+    }
+
+    /// Completes the upload in a task of its own, so completing cannot stop half-way when
+    /// the caller goes away (an S3 multipart upload left neither completed nor aborted). If
+    /// the caller is gone by the time the object exists, nobody will ever record it, so it
+    /// is removed again.
+    async fn finish_detached(
+        &self,
+        parts: WriteMultipart,
+        path: Path,
+        stored: Stored,
+    ) -> Result<Stored, StorageError> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let storage = self.clone();
+        tokio::spawn(async move {
+            let result = parts
+                .finish()
+                .await
+                .map(|_| stored)
+                .map_err(StorageError::from);
+            if let Err(Ok(_)) = done.send(result) {
+                tracing::warn!("the caller left before the object was complete; removing it");
+                if let Err(error) = storage.delete(&path).await {
+                    tracing::warn!(%error, "removing an unclaimed object failed");
+                }
+            }
+        });
+        let stored = outcome
+            .await
+            .map_err(|_| StorageError::MalformedStream("the upload task ended early"))??;
+        tracing::info!(size = stored.size, "object stored");
+        Ok(stored)
     }
 
     /// Streams the object, or the bytes `range` of it, in chunks of about

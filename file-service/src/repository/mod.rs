@@ -100,11 +100,12 @@ impl FileRepository {
     pub async fn insert_pending(&self, new: NewFile) -> Result<Begun, FileError> {
         let mut connection = self.pool.get().await?;
         if let Some(key) = &new.idempotency_key {
-            // A key whose upload failed or was deleted may be used again.
+            // A key whose upload failed, was deleted or has expired may be used again.
             diesel::sql_query(
                 "UPDATE file_metadata SET idempotency_key = NULL
                  WHERE user_id = $1 AND idempotency_key = $2
-                   AND status IN ('failed', 'deleted', 'purged')",
+                   AND (status IN ('failed', 'deleted', 'purged')
+                        OR (status = 'active' AND expires_at <= now()))",
             )
             .bind::<SqlUuid, _>(new.user_id)
             .bind::<Text, _>(key)

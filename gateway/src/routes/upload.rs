@@ -216,6 +216,9 @@ pub struct PaceSettings {
     /// Lowest average rate over each `window`, in bytes per second; 0 turns it off.
     pub min_bytes_per_sec: u64,
     pub window: Duration,
+    /// Longest a whole upload may take; kept below the janitor's stale-upload age, so a
+    /// slow but legal upload is never given up while it still streams.
+    pub max_duration: Duration,
 }
 
 /// Guards every read of an upload body: a client that stops sending (slowloris) or
@@ -223,6 +226,7 @@ pub struct PaceSettings {
 /// other interrupted one.
 struct Pace {
     settings: PaceSettings,
+    started: Instant,
     window_start: Instant,
     window_bytes: u64,
 }
@@ -231,6 +235,7 @@ impl Pace {
     fn new(settings: &PaceSettings) -> Self {
         Self {
             settings: *settings,
+            started: Instant::now(),
             window_start: Instant::now(),
             window_bytes: 0,
         }
@@ -260,6 +265,15 @@ impl Pace {
             Ok(None) => return Ok(None),
             Ok(Some(chunk)) => chunk.map_err(malformed)?,
         };
+        if self.started.elapsed() > self.settings.max_duration {
+            return Err(ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "an upload may take at most {} s",
+                    self.settings.max_duration.as_secs()
+                ),
+            ));
+        }
         self.window_bytes += chunk.len() as u64;
         let elapsed = self.window_start.elapsed();
         if elapsed >= self.settings.window {

@@ -130,6 +130,8 @@ async fn bad_list_parameters_are_400_problems() {
         "sort=owner",
         "order=up",
         "status=deleted",
+        "q=%00",
+        "q=a%0Ab",
         "unknown=1",
     ] {
         let response = app.get(&key, &format!("/api/files?{query}")).await;

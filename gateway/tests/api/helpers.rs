@@ -171,6 +171,7 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
         body_idle_timeout_secs: 30,
         min_upload_bytes_per_sec: 1024,
         upload_rate_window_secs: 10,
+        max_upload_secs: 3600,
         upstream_timeout_secs: 10,
     };
     configure(&mut config);

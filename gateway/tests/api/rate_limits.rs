@@ -97,3 +97,50 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     // A new forwarded address does not buy a spoofing client a new window.
     assert_eq!(from(&untrusted, "198.51.100.3").await, 429);
 }
+
+#[tokio::test]
+async fn an_encoded_path_is_limited_as_the_route_it_reaches() {
+    let app = spawn_app_with(|config| config.rate_limit_uploads = "1/1m".into()).await;
+    let key = app.api_key("zoe@example.com").await;
+    let mut statuses = Vec::new();
+    for path in ["/%61pi/upload", "/api/%75pload", "/api/upload"] {
+        let response = app
+            .client
+            .post(format!("{}{path}", app.address))
+            .bearer_auth(&key)
+            .multipart(reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.txt"),
+            ))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [201, 429, 429]);
+}
+
+#[tokio::test]
+async fn the_spelling_of_bearer_does_not_make_a_new_identifier() {
+    let app = spawn_app_with(|config| {
+        config.rate_limit_api = "2/1m".into();
+        // Only the credential can tell these requests apart: all come from 127.0.0.1,
+        // which the test exempts by trusting it and forwarding a new address each time.
+        config.trusted_proxies = "127.0.0.1".into();
+    })
+    .await;
+    let key = app.api_key("ada@example.com").await;
+    let mut statuses = Vec::new();
+    for (index, scheme) in ["Bearer", "bearer", "BEARER"].into_iter().enumerate() {
+        let response = app
+            .client
+            .get(app.url("/api/files"))
+            .header("Authorization", format!("{scheme}  {key}"))
+            .header("X-Forwarded-For", format!("198.51.100.{}", index + 10))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+}
