@@ -356,16 +356,6 @@ fv_s3_start() {
         fv_s3_kill "$dir"
     fi
 
-    # A server another checkout started (a second clone, say) on our S3 port that takes our
-    # credentials serves just as well as our own.
-    if fv_port_open 127.0.0.1 "$port" && fv_s3_answers "$port" &&
-        fv_s3_prepare_bucket "$venv" "$port" "$bucket" "$((EPOCHSECONDS + 15))" 2>/dev/null; then
-        fv_note "an S3 server started elsewhere answers on port $port with our credentials; using it"
-        exec {lock_fd}>&-
-        FV_S3_RUNNING_PORT="$port"
-        return 0
-    fi
-
     for p in "$port" "$master" "$volume" "$filer"; do
         for q in "$p" "$((p + 10000))"; do
             if fv_port_open 127.0.0.1 "$q"; then
