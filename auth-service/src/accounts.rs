@@ -1,14 +1,25 @@
 //! The use cases, shared by the gRPC adapter and the command line: make sure a user
-//! exists, issue a key, verify a presented key, list and revoke a user's keys.
+//! exists, issue a key, verify a presented key, list and revoke a user's keys; sign in
+//! through a provider, open, check and revoke sessions; delete an account.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use flowsvault_proto::safe_callback_path;
 use uuid::Uuid;
 
 use crate::{
-    domain::{ApiKey, ApiKeyName, Email, KeyExpiry, KeyHash, UserName},
+    domain::{
+        ApiKey, ApiKeyName, Email, KeyExpiry, KeyHash, SessionToken, UserName,
+        session::{digest, random_secret},
+    },
     error::AuthError,
-    repository::{NewApiKey, Repository, StoredApiKey, User},
+    repository::{DeletedUser, NewApiKey, NewAttempt, Repository, StoredApiKey, User},
+    sign_in::Providers,
 };
+
+/// How long a browser may take at the provider before its sign-in attempt is void.
+const ATTEMPT_LIFETIME_MINUTES: i64 = 10;
 
 /// Fresh keys drawn before giving up when their prefixes are taken. With 62^8 prefixes a
 /// second draw is already rare.
@@ -29,14 +40,182 @@ pub struct VerifiedKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// A session just opened: the token for the cookie, never available again.
+#[derive(Debug)]
+pub struct OpenedSession {
+    pub token: SessionToken,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A finished sign-in.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub session: OpenedSession,
+    pub user: User,
+    pub callback_url: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct Accounts {
     repository: Repository,
+    providers: Arc<Providers>,
+    session_lifetime: chrono::Duration,
 }
 
 impl Accounts {
-    pub fn new(repository: Repository) -> Self {
-        Self { repository }
+    pub fn new(
+        repository: Repository,
+        providers: Arc<Providers>,
+        session_lifetime: chrono::Duration,
+    ) -> Self {
+        Self {
+            repository,
+            providers,
+            session_lifetime,
+        }
+    }
+
+    pub fn providers(&self) -> &Providers {
+        &self.providers
+    }
+
+    /// Records a sign-in attempt and returns the provider's authorization URL with the
+    /// attempt's `state`.
+    #[tracing::instrument(skip(self, redirect_uri, callback_url))]
+    pub async fn begin_sign_in(
+        &self,
+        provider: &str,
+        redirect_uri: &str,
+        callback_url: &str,
+    ) -> Result<(String, String), AuthError> {
+        let state = random_secret();
+        let nonce = random_secret();
+        let authorization = self
+            .providers
+            .authorization_url(provider, redirect_uri, &state, &nonce)
+            .await?;
+        self.repository
+            .insert_attempt(NewAttempt {
+                state_hash: &digest(&state),
+                provider,
+                nonce: &nonce,
+                pkce_verifier: &authorization.pkce_verifier,
+                redirect_uri,
+                callback_url: safe_callback_path(callback_url),
+                lifetime: chrono::Duration::minutes(ATTEMPT_LIFETIME_MINUTES),
+            })
+            .await?;
+        Ok((authorization.url.to_string(), state))
+    }
+
+    /// Finishes a sign-in: the attempt is used up first, so whatever happens next, the
+    /// same state never works twice.
+    #[tracing::instrument(skip(self, code, state))]
+    pub async fn complete_sign_in(
+        &self,
+        provider: &str,
+        code: &str,
+        state: &str,
+    ) -> Result<SignedIn, AuthError> {
+        let attempt =
+            self.repository
+                .take_attempt(&digest(state))
+                .await?
+                .ok_or(AuthError::SignInFailed(
+                    "the state is unknown, used or expired",
+                ))?;
+        if attempt.provider != provider {
+            return Err(AuthError::SignInFailed(
+                "the state belongs to another provider",
+            ));
+        }
+        let identity = self
+            .providers
+            .identity(
+                provider,
+                code,
+                &attempt.redirect_uri,
+                &attempt.pkce_verifier,
+                &attempt.nonce,
+            )
+            .await?;
+        let email = Email::parse(&identity.email)
+            .map_err(|_| AuthError::SignInFailed("the provider's email address is not valid"))?;
+        // A name or picture that does not fit is left out rather than failing the sign-in.
+        let name = UserName::parse_optional(identity.name.as_deref()).unwrap_or(None);
+        let picture = identity
+            .picture
+            .filter(|url| url.len() <= 2048 && url.starts_with("https://"));
+        let user = self
+            .repository
+            .upsert_signed_in_user(&email, name.as_ref(), picture.as_deref())
+            .await?;
+        let session = self.open_session(user.id).await?;
+        tracing::info!(user_id = %user.id, "signed in");
+        Ok(SignedIn {
+            session,
+            user,
+            callback_url: attempt.callback_url,
+        })
+    }
+
+    /// Opens a new session for the user, with a fresh token (never a reused one).
+    #[tracing::instrument(skip(self))]
+    pub async fn open_session(&self, user_id: Uuid) -> Result<OpenedSession, AuthError> {
+        let token = SessionToken::generate();
+        let expires_at = self
+            .repository
+            .insert_session(user_id, &token.digest(), self.session_lifetime)
+            .await?;
+        Ok(OpenedSession { token, expires_at })
+    }
+
+    /// The user of a live session. Every failure is the same `InvalidSession`.
+    pub async fn verify_session(
+        &self,
+        presented: &str,
+    ) -> Result<(User, DateTime<Utc>), AuthError> {
+        let token = SessionToken::parse(presented)?;
+        self.repository
+            .find_session(&token.digest())
+            .await?
+            .ok_or(AuthError::InvalidSession)
+    }
+
+    /// Revokes the session of a token; a malformed or unknown token is no error.
+    pub async fn revoke_session(&self, presented: &str) -> Result<(), AuthError> {
+        let Ok(token) = SessionToken::parse(presented) else {
+            return Ok(());
+        };
+        if self.repository.revoke_session(&token.digest()).await? {
+            tracing::info!("session revoked");
+        }
+        Ok(())
+    }
+
+    pub async fn user(&self, user_id: Uuid) -> Result<User, AuthError> {
+        self.repository
+            .find_user(user_id)
+            .await?
+            .ok_or(AuthError::UserNotFound)
+    }
+
+    pub async fn set_picture(
+        &self,
+        user_id: Uuid,
+        picture_key: &str,
+    ) -> Result<(User, Option<String>), AuthError> {
+        self.repository
+            .set_picture(user_id, picture_key)
+            .await?
+            .ok_or(AuthError::UserNotFound)
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_user(&self, user_id: Uuid) -> Result<DeletedUser, AuthError> {
+        let deleted = self.repository.delete_user(user_id).await?;
+        tracing::info!(keys = deleted.api_key_ids.len(), "user deleted");
+        Ok(deleted)
     }
 
     pub async fn ensure_user(

@@ -1,7 +1,7 @@
 //! The command line: with no subcommand the server runs; `api-key create` issues a key
 //! straight into the database, for bootstrapping before any sign-in exists.
 
-use std::{io::Write, process::ExitCode};
+use std::{io::Write, process::ExitCode, sync::Arc};
 
 use anyhow::Context;
 use chrono::Utc;
@@ -12,6 +12,7 @@ use crate::{
     config::Config,
     domain::{ApiKey, ApiKeyName, Email, KeyExpiry},
     repository::Repository,
+    sign_in::Providers,
     startup::connect_database,
 };
 
@@ -106,7 +107,12 @@ pub async fn create_api_key(
         .map(|days| KeyExpiry::in_days(days, Utc::now()))
         .transpose()?;
     let pool = connect_database(config).await?;
-    let accounts = Accounts::new(Repository::new(pool));
+    // The command line signs nobody in: no providers are needed.
+    let accounts = Accounts::new(
+        Repository::new(pool),
+        Arc::new(Providers::new(Vec::new())?),
+        config.session_lifetime(),
+    );
     let user = accounts
         .ensure_user(&email, None)
         .await

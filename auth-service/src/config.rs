@@ -2,6 +2,8 @@
 
 use anyhow::Context;
 
+use crate::sign_in::{ProviderConfig, providers_from_env};
+
 /// Used when neither `FLOWSVAULT_AUTH_DATABASE_URL` nor `DATABASE_URL` is set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/flowsvault";
 
@@ -27,9 +29,41 @@ pub struct Config {
     #[arg(long, global = true, env = "FLOWSVAULT_AUTH_DATABASE_POOL_SIZE", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub database_pool_size: u16,
+
+    /// Sign-in providers, comma-separated ids; each is configured by
+    /// FLOWSVAULT_AUTH_PROVIDER_<ID>_{KIND,NAME,ISSUER,CLIENT_ID,CLIENT_SECRET,SCOPES}.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_AUTH_PROVIDERS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub provider_ids: Vec<String>,
+
+    /// Providers given directly (tests); when not empty, provider_ids is not read.
+    #[arg(skip)]
+    pub providers: Vec<ProviderConfig>,
+
+    /// Lifetime of a session, in days.
+    #[arg(long, env = "FLOWSVAULT_SESSION_TTL_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub session_ttl_days: u32,
 }
 
 impl Config {
+    /// The sign-in providers: those given directly, else those the environment names.
+    pub fn sign_in_providers(&self) -> anyhow::Result<Vec<ProviderConfig>> {
+        if self.providers.is_empty() {
+            providers_from_env(&self.provider_ids)
+        } else {
+            Ok(self.providers.clone())
+        }
+    }
+
+    pub fn session_lifetime(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.session_ttl_days))
+    }
+
     /// The database URL after the documented fallbacks.
     pub fn database_url(&self) -> anyhow::Result<String> {
         if let Some(url) = &self.database_url {
@@ -91,6 +125,9 @@ mod tests {
             listen_addr: "127.0.0.1:0".to_owned(),
             database_url: Some("postgres://db/explicit".to_owned()),
             database_pool_size: 1,
+            provider_ids: Vec::new(),
+            providers: Vec::new(),
+            session_ttl_days: 30,
         };
         assert_eq!(config.database_url().unwrap(), "postgres://db/explicit");
     }

@@ -22,6 +22,19 @@ pub enum AuthError {
     /// Another user's key answers exactly like a missing one.
     #[error("api key not found")]
     ApiKeyNotFound,
+    /// One answer for every way a session token can fail.
+    #[error("invalid session")]
+    InvalidSession,
+    #[error("unknown sign-in provider")]
+    UnknownProvider,
+    /// The sign-in could not be completed for a reason the browser's side caused (a
+    /// missing, used or foreign state, a refused code, an ID token that does not verify).
+    #[error("sign-in failed: {0}")]
+    SignInFailed(&'static str),
+    #[error("identity provider unavailable: {0}")]
+    ProviderUnavailable(&'static str),
+    #[error("a lock was poisoned")]
+    Poisoned,
     #[error("every api key prefix drawn was taken")]
     NoFreePrefix,
     #[error("{context}")]
@@ -58,13 +71,18 @@ impl From<AuthError> for Status {
             | AuthError::InvalidUserName(_)
             | AuthError::InvalidKeyName(_)
             | AuthError::InvalidRequest(_) => ErrorCode::InvalidRequest,
-            AuthError::InvalidApiKey => ErrorCode::Unauthenticated,
-            AuthError::UserNotFound | AuthError::ApiKeyNotFound => ErrorCode::NotFound,
+            AuthError::InvalidApiKey | AuthError::InvalidSession => ErrorCode::Unauthenticated,
+            AuthError::SignInFailed(_) => ErrorCode::SignInFailed,
+            AuthError::ProviderUnavailable(_) => ErrorCode::UpstreamUnavailable,
+            AuthError::UserNotFound | AuthError::ApiKeyNotFound | AuthError::UnknownProvider => {
+                ErrorCode::NotFound
+            }
             AuthError::NoFreePrefix
             | AuthError::Database { .. }
             | AuthError::Pool(_)
             | AuthError::Hashing(_)
             | AuthError::DummyHash(_)
+            | AuthError::Poisoned
             | AuthError::Task(_) => {
                 tracing::error!(error = ?anyhow::Error::from(error), "auth request failed");
                 return ErrorCode::Internal.status("internal error");

@@ -1,5 +1,6 @@
-//! auth-service: users and API keys. It issues keys, verifies presented keys and makes
-//! sure a user exists for an email address; it alone reads and writes these tables.
+//! auth-service: users, sessions and API keys. It signs people in through OpenID Connect
+//! providers and GitHub, opens and checks sessions, issues and verifies API keys and
+//! deletes accounts; it alone reads and writes these tables.
 
 pub mod accounts;
 pub mod cli;
@@ -9,4 +10,6 @@ pub mod error;
 pub mod grpc;
 pub mod repository;
 pub mod schema;
+pub mod sign_in;
 pub mod startup;
+pub mod testing;

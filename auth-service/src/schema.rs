@@ -8,6 +8,31 @@ diesel::table! {
         image -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        picture_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sign_in_attempts (state_hash) {
+        state_hash -> Bytea,
+        provider -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        redirect_uri -> Text,
+        callback_url -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
     }
 }
 
@@ -26,5 +51,6 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(api_keys, users);
+diesel::allow_tables_to_appear_in_same_query!(api_keys, sessions, sign_in_attempts, users);

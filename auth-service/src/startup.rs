@@ -1,5 +1,7 @@
 //! Start-up: what `main` runs and what tests start on port 0.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use flowsvault_kit::{
     database::{self, Pool},
@@ -14,6 +16,7 @@ use crate::{
     domain::api_key,
     grpc::AuthApi,
     repository::{MIGRATIONS, Repository},
+    sign_in::Providers,
 };
 
 pub struct Application {
@@ -28,10 +31,19 @@ impl Application {
         tokio::task::spawn_blocking(api_key::prepare_dummy_hash)
             .await
             .context("preparing the dummy key hash")??;
+        let providers = Providers::new(config.sign_in_providers()?)?;
+        for provider in providers.configs() {
+            tracing::info!(id = %provider.id, kind = provider.kind.as_str(), "sign-in provider configured");
+        }
         let listener = grpc::bind(&config.listen_addr).await?;
+        let accounts = Accounts::new(
+            Repository::new(pool),
+            Arc::new(providers),
+            config.session_lifetime(),
+        );
         Ok(Self {
             listener,
-            api: AuthApi::new(Accounts::new(Repository::new(pool))),
+            api: AuthApi::new(accounts),
         })
     }
 

@@ -2,11 +2,15 @@
 # `make bench`: pushes one large file through the whole stack (release build, real
 # PostgreSQL, local-disk storage) and reports, for each service, how much its resident
 # memory grew at peak, next to the file size, plus upload and download throughput next
-# to a plain `cp` of the same file on the same disk, measured in the same run.
+# to a plain `cp` of the same file on the same disk, measured in the same run. Then the
+# cost of authentication: requests per second and latency of an API-key `GET /api/files`
+# with wrk, on a gateway with its verified-key cache and on a second gateway with the
+# cache off, side by side, with the CPU time auth-service spent during each.
 #
 # Settings: FLOWSVAULT_BENCH_MIB (file size, default 1024), FLOWSVAULT_BENCH_PORT (first
 # of five consecutive free ports, default 58080), FLOWSVAULT_BENCH_DIR (scratch space,
-# default a new directory under /var/tmp).
+# default a new directory under /var/tmp), FLOWSVAULT_BENCH_AUTH_SECS (seconds of load per
+# auth run, default 10).
 set -euo pipefail
 FV_SCRIPT=bench
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -71,12 +75,20 @@ start auth-service FLOWSVAULT_AUTH_ADDR="127.0.0.1:$auth_port"
 start file-service FLOWSVAULT_FILES_ADDR="127.0.0.1:$files_port"
 start storage-service FLOWSVAULT_STORAGE_ADDR="127.0.0.1:$storage_port" \
     FLOWSVAULT_STORAGE_ROOT="$work/objects"
-start gateway FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$gateway_port" \
-    FLOWSVAULT_AUTH_URL="http://127.0.0.1:$auth_port" \
-    FLOWSVAULT_FILES_URL="http://127.0.0.1:$files_port" \
-    FLOWSVAULT_STORAGE_URL="http://127.0.0.1:$storage_port" \
-    FLOWSVAULT_JANITOR_URL= \
+gateway_settings=(
+    FLOWSVAULT_AUTH_URL="http://127.0.0.1:$auth_port"
+    FLOWSVAULT_FILES_URL="http://127.0.0.1:$files_port"
+    FLOWSVAULT_STORAGE_URL="http://127.0.0.1:$storage_port"
+    FLOWSVAULT_JANITOR_URL=
     FLOWSVAULT_MAX_UPLOAD_BYTES=$(((size_mib + 1) * 1024 * 1024))
+    FLOWSVAULT_RATE_LIMIT_API=off
+)
+start gateway FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$gateway_port" "${gateway_settings[@]}"
+# The same gateway with the verified-key cache off: every request pays bcrypt.
+uncached_port=$((first_port + 4))
+env FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$uncached_port" FLOWSVAULT_API_KEY_CACHE_TTL_SECS=0 \
+    "${gateway_settings[@]}" "$bin/gateway" >"$work/gateway-uncached.log" 2>&1 &
+pids+=("$!")
 
 base="http://127.0.0.1:$gateway_port"
 for _ in $(seq 1 120); do
@@ -152,3 +164,36 @@ printf '| upload (curl -F → gateway → storage-service → disk) | %s | %s |\
 printf '| download (disk → storage-service → gateway → curl) | %s | %s |\n' \
     "$(mib_per_s "$bytes" "$start_download" "$end_download")" "$copy_rate"
 printf '\nsha256 %s matched after upload and download.\n' "$expected"
+
+# --- authentication: cached vs uncached API keys, same stack, same run ---------------
+auth_secs="${FLOWSVAULT_BENCH_AUTH_SECS:-10}"
+if ! command -v wrk >/dev/null 2>&1; then
+    if fv_may_install; then
+        fv_apt_install wrk || true
+    fi
+fi
+if ! command -v wrk >/dev/null 2>&1; then
+    fv_note "wrk is not installed: the authentication benchmark is skipped"
+    exit 0
+fi
+cpu_secs() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+printf '\n## API-key authentication: GET /api/files, %s s per run, wrk -t2 -c8 (%s)\n\n' \
+    "$auth_secs" "$(date -u +%Y-%m-%dT%H:%MZ)"
+printf '| gateway | requests/s | p50 | p99 | auth-service CPU during the run (s) |\n|---|---|---|---|---|\n'
+for run in cached uncached; do
+    port=$gateway_port
+    [[ "$run" == uncached ]] && port=$uncached_port
+    # One request first, so the cached run measures a warm cache.
+    curl -fsS -o /dev/null -H "Authorization: Bearer $key" "http://127.0.0.1:$port/api/files"
+    cpu_before="$(cpu_secs "$pid_auth_service")"
+    wrk -t2 -c8 -d"${auth_secs}s" --latency -H "Authorization: Bearer $key" \
+        "http://127.0.0.1:$port/api/files" >"$work/wrk-$run.txt"
+    cpu_after="$(cpu_secs "$pid_auth_service")"
+    rps="$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk-$run.txt")"
+    p50="$(awk '$1 == "50%" {print $2}' "$work/wrk-$run.txt")"
+    p99="$(awk '$1 == "99%" {print $2}' "$work/wrk-$run.txt")"
+    non2xx="$(awk '/Non-2xx/ {print $NF}' "$work/wrk-$run.txt")"
+    [[ -z "$non2xx" ]] || fv_die "the $run run got $non2xx non-2xx answers (see $work/wrk-$run.txt)"
+    printf '| %s | %s | %s | %s | %s |\n' "$run" "$rps" "$p50" "$p99" \
+        "$(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN {printf "%.2f", a - b}')"
+done

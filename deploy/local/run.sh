@@ -8,6 +8,9 @@
 #   creates its own database when missing.
 # - Redis: deploy/local/redis.sh url (127.0.0.1:6379, else a private one on 56379); when
 #   neither can be had, the gateway keeps its rate limits in memory.
+# - Sign-in: the development sign-in (FLOWSVAULT_DEV_SIGNIN, on by default here) and,
+#   unless FLOWSVAULT_AUTH_PROVIDERS names providers, the local OpenID provider of
+#   deploy/local/oidc.sh (npm oidc-provider; any login_hint signs in, alice by default).
 # - Objects: ./data/objects. Logs: ./data/logs/<service>.log, also shown here with a
 #   [service] prefix. The variables given to the services are written to ./data/run.env
 #   (read by `make api-key`).
@@ -219,6 +222,22 @@ fi
 export FLOWSVAULT_STORAGE_ROOT="$data/objects"
 mkdir -p -- "$FLOWSVAULT_STORAGE_ROOT" "$logs"
 
+# Sign-in: the one-click development sign-in (the gateway allows it on loopback only), and
+# the local OpenID provider of deploy/local/oidc.sh when no providers are configured.
+export FLOWSVAULT_DEV_SIGNIN="${FLOWSVAULT_DEV_SIGNIN:-true}"
+if [[ -z "${FLOWSVAULT_AUTH_PROVIDERS:-}" ]]; then
+    export FLOWSVAULT_OIDC_REDIRECT_URI="http://$FLOWSVAULT_GATEWAY_ADDR/api/auth/callback/local"
+    if issuer="$(bash "$here/oidc.sh" start)"; then
+        export FLOWSVAULT_AUTH_PROVIDERS=local
+        export FLOWSVAULT_AUTH_PROVIDER_LOCAL_NAME="Local OpenID provider"
+        export FLOWSVAULT_AUTH_PROVIDER_LOCAL_ISSUER="$issuer"
+        export FLOWSVAULT_AUTH_PROVIDER_LOCAL_CLIENT_ID=flowsvault-local
+        export FLOWSVAULT_AUTH_PROVIDER_LOCAL_CLIENT_SECRET="${FLOWSVAULT_OIDC_CLIENT_SECRET:-flowsvault-local-secret}"
+    else
+        fv_note "the local OpenID provider did not start (see above): only the development sign-in is offered"
+    fi
+fi
+
 # --- 4. data/run.env, for make api-key and for anyone who wants the same settings ----
 {
     printf '# Written by deploy/local/run.sh (make run); source it to talk to the same servers.\n'
@@ -226,7 +245,7 @@ mkdir -p -- "$FLOWSVAULT_STORAGE_ROOT" "$logs"
         FLOWSVAULT_STORAGE_ADDR FLOWSVAULT_JANITOR_ADDR FLOWSVAULT_AUTH_URL \
         FLOWSVAULT_FILES_URL FLOWSVAULT_STORAGE_URL FLOWSVAULT_JANITOR_URL \
         FLOWSVAULT_AUTH_DATABASE_URL FLOWSVAULT_FILES_DATABASE_URL \
-        FLOWSVAULT_STORAGE_ROOT FLOWSVAULT_REDIS_URL; do
+        FLOWSVAULT_STORAGE_ROOT FLOWSVAULT_REDIS_URL FLOWSVAULT_DEV_SIGNIN; do
         if [[ -n "${!var:-}" ]]; then
             printf 'export %s=%q\n' "$var" "${!var}"
         fi

@@ -3,7 +3,8 @@
 # lints and the whole test suite. Stops at the first step that fails.
 #
 # Exports for the tests: FLOWSVAULT_TEST_DATABASE_URL (a server's /postgres database;
-# each test makes its own fv_test_<hex> database there) and FLOWSVAULT_TEST_REDIS_URL.
+# each test makes its own fv_test_<hex> database there), FLOWSVAULT_TEST_REDIS_URL, the
+# FLOWSVAULT_S3_* settings of the S3 server and FLOWSVAULT_TEST_OIDC_ISSUER.
 set -euo pipefail
 FV_SCRIPT="test.sh"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -34,6 +35,11 @@ step "S3-compatible server (SeaweedFS)"
 s3_env="$(bash "$here/s3.sh" env)" || fv_die "no S3 server for the tests (see above)"
 eval "$s3_env"
 fv_say "FLOWSVAULT_S3_ENDPOINT=$FLOWSVAULT_S3_ENDPOINT bucket=$FLOWSVAULT_S3_BUCKET"
+
+step "OpenID provider (npm oidc-provider)"
+oidc_env="$(bash "$here/oidc.sh" env)" || fv_die "no OpenID provider for the tests (see above)"
+eval "$oidc_env"
+fv_say "FLOWSVAULT_TEST_OIDC_ISSUER=$FLOWSVAULT_TEST_OIDC_ISSUER"
 
 step "Dropping test databases that earlier runs left behind (fv_test_*)"
 if ! command -v psql >/dev/null 2>&1 && fv_may_install; then

@@ -5,8 +5,9 @@ use flowsvault_proto::{
     files::v1::{
         BeginUploadRequest, ClaimPurgeableRequest, ClaimPurgeableResponse, CompleteUploadRequest,
         DeleteFileRequest, DeleteFilesRequest, DeleteFilesResponse, FailUploadRequest, File,
-        FileStatus, GetFileRequest, ListFilesRequest, ListFilesResponse, MarkPurgedRequest,
-        MarkPurgedResponse, file_service_server::FileService,
+        FileStatus, ForgetFilesRequest, ForgetFilesResponse, GetFileRequest, ListFilesRequest,
+        ListFilesResponse, ListUserObjectsRequest, ListUserObjectsResponse, MarkPurgedRequest,
+        MarkPurgedResponse, StoredObject, file_service_server::FileService,
     },
     to_timestamp,
 };
@@ -36,6 +37,16 @@ impl FileApi {
 
 fn parse_id(text: &str, what: &str) -> Result<Uuid, FileError> {
     Uuid::parse_str(text).map_err(|_| FileError::InvalidArgument(format!("{what} is not a uuid")))
+}
+
+/// At most `MAX_BULK_DELETE` ids, each a uuid.
+fn parse_ids(ids: &[String]) -> Result<Vec<Uuid>, FileError> {
+    if ids.len() > MAX_BULK_DELETE {
+        return Err(FileError::InvalidArgument(format!(
+            "at most {MAX_BULK_DELETE} ids per request"
+        )));
+    }
+    ids.iter().map(|id| parse_id(id, "every id")).collect()
 }
 
 fn parse_duration(value: i32) -> Result<FileDuration, FileError> {
@@ -228,22 +239,45 @@ impl FileService for FileApi {
     ) -> Result<Response<DeleteFilesResponse>, Status> {
         let request = request.into_inner();
         let user_id = parse_id(&request.user_id, "user_id")?;
-        if request.ids.len() > MAX_BULK_DELETE {
-            return Err(FileError::InvalidArgument(format!(
-                "at most {MAX_BULK_DELETE} ids per request"
-            ))
-            .into());
-        }
-        let ids = request
-            .ids
-            .iter()
-            .map(|id| parse_id(id, "every id"))
-            .collect::<Result<Vec<_>, _>>()?;
+        let ids = parse_ids(&request.ids)?;
         let deleted = self.files.soft_delete_many(user_id, &ids).await?;
         tracing::info!(count = deleted.len(), "files deleted");
         Ok(Response::new(DeleteFilesResponse {
             files: deleted.into_iter().map(to_proto).collect(),
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().user_id))]
+    async fn list_user_objects(
+        &self,
+        request: Request<ListUserObjectsRequest>,
+    ) -> Result<Response<ListUserObjectsResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let limit = i64::from(request.limit.clamp(1, MAX_BULK_DELETE as u32));
+        let objects = self.files.user_objects(user_id, limit).await?;
+        Ok(Response::new(ListUserObjectsResponse {
+            objects: objects
+                .into_iter()
+                .map(|(id, key)| StoredObject {
+                    id: id.to_string(),
+                    key,
+                })
+                .collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().user_id))]
+    async fn forget_files(
+        &self,
+        request: Request<ForgetFilesRequest>,
+    ) -> Result<Response<ForgetFilesResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let ids = parse_ids(&request.ids)?;
+        let forgotten = self.files.forget(user_id, &ids).await?;
+        tracing::info!(forgotten, "file records forgotten");
+        Ok(Response::new(ForgetFilesResponse { forgotten }))
     }
 
     #[tracing::instrument(skip_all)]

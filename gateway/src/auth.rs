@@ -1,13 +1,25 @@
 //! Who is calling: API keys (`Authorization: Bearer fv_…`) verified by auth-service and
 //! then trusted for a short while from a cache keyed by the key's SHA-256, so bcrypt is
-//! paid once per key and TTL, not once per request. A key revoked through this gateway
-//! leaves its cache at once.
+//! paid once per key and TTL, not once per request (a key revoked through this gateway
+//! leaves its cache at once); or the `fv_session` cookie, checked with auth-service on
+//! every request so that a revoked session is refused at once by every replica. A
+//! cookie-authenticated change must come from our own origin (CSRF).
 
 use std::time::Duration;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{
+    FromRequest, HttpRequest,
+    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
+    dev::Payload,
+    http::Method,
+    web,
+};
 use chrono::{DateTime, Utc};
-use flowsvault_proto::{ErrorCode, auth::v1::VerifyApiKeyRequest, from_timestamp};
+use flowsvault_proto::{
+    ErrorCode,
+    auth::v1::{VerifyApiKeyRequest, VerifySessionRequest},
+    from_timestamp,
+};
 use futures_util::future::LocalBoxFuture;
 use sha2::{Digest, Sha256};
 
@@ -17,10 +29,105 @@ const MAX_CACHED_KEYS: u64 = 100_000;
 /// Longest header value looked at; real keys are about 55 bytes.
 const MAX_KEY_BYTES: usize = 256;
 
+/// Longest cookie value looked at; session tokens are 64 characters.
+const MAX_COOKIE_BYTES: usize = 128;
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    ApiKey,
+    Session,
+}
+
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user_id: String,
+    pub via: Via,
+}
+
+/// Where the gateway is reached from browsers: decides the cookies' names and flags and
+/// what counts as our own origin.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// `scheme://host[:port]`, as browsers send it in `Origin`.
+    pub origin: String,
+    /// Served over https: cookies get `Secure` and the `__Host-` prefix.
+    pub secure: bool,
+}
+
+impl Site {
+    pub fn new(origin: String) -> Self {
+        let secure = origin.starts_with("https://");
+        Self { origin, secure }
+    }
+
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-fv_session"
+        } else {
+            "fv_session"
+        }
+    }
+
+    pub fn sign_in_cookie_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-fv_signin"
+        } else {
+            "fv_signin"
+        }
+    }
+
+    /// A cookie of ours: HttpOnly, SameSite=Lax, path `/`, Secure over https.
+    pub fn cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        max_age: CookieDuration,
+    ) -> Cookie<'static> {
+        Cookie::build(name, value)
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .max_age(max_age)
+            .finish()
+    }
+
+    /// A cookie that makes the browser forget one of ours.
+    pub fn removal(&self, name: &'static str) -> Cookie<'static> {
+        self.cookie(name, String::new(), CookieDuration::ZERO)
+    }
+
+    /// The value of one of our cookies, if the request carries a plausible one.
+    pub fn cookie_value(&self, request: &HttpRequest, name: &str) -> Option<String> {
+        let cookie = request.cookie(name)?;
+        let value = cookie.value();
+        (!value.is_empty() && value.len() <= MAX_COOKIE_BYTES).then(|| value.to_owned())
+    }
+
+    pub fn session_token(&self, request: &HttpRequest) -> Option<String> {
+        self.cookie_value(request, self.session_cookie_name())
+    }
+
+    /// Whether a browser sent this request from our own pages: `Sec-Fetch-Site:
+    /// same-origin` when the browser sends that header, else an `Origin` equal to ours.
+    /// A request with neither is not believed to be ours.
+    pub fn is_same_origin(&self, request: &HttpRequest) -> bool {
+        let headers = request.headers();
+        if let Some(site) = headers.get("sec-fetch-site") {
+            return site.as_bytes() == b"same-origin";
+        }
+        headers
+            .get("origin")
+            .is_some_and(|origin| origin.as_bytes() == self.origin.as_bytes())
+    }
+}
+
+/// GET, HEAD and OPTIONS change nothing; every other method needs the CSRF check when a
+/// cookie authenticates it.
+pub fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 #[derive(Clone)]
@@ -33,11 +140,14 @@ struct CachedKey {
 
 pub struct KeyCache {
     verified: moka::sync::Cache<[u8; 32], CachedKey>,
+    /// False when the TTL is zero: nothing is kept (benchmarks compare with this).
+    enabled: bool,
 }
 
 impl KeyCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
+            enabled: !ttl.is_zero(),
             verified: moka::sync::Cache::builder()
                 .max_capacity(MAX_CACHED_KEYS)
                 .time_to_live(ttl)
@@ -75,7 +185,9 @@ impl KeyCache {
     }
 
     fn insert(&self, digest: [u8; 32], entry: CachedKey) {
-        self.verified.insert(digest, entry);
+        if self.enabled {
+            self.verified.insert(digest, entry);
+        }
     }
 }
 
@@ -87,12 +199,72 @@ pub(crate) fn bearer_token(request: &HttpRequest) -> Option<String> {
         .then(|| token.to_owned())
 }
 
+/// What a request presents to prove who it is.
+enum Presented {
+    ApiKey(String),
+    Session(String),
+    CrossOriginSession,
+    Nothing,
+}
+
+fn presented(request: &HttpRequest, site: &Site) -> Presented {
+    // A bearer key wins over a cookie: programs need no CSRF check.
+    if let Some(token) = bearer_token(request) {
+        return Presented::ApiKey(token);
+    }
+    match site.session_token(request) {
+        Some(_) if changes_state(request.method()) && !site.is_same_origin(request) => {
+            Presented::CrossOriginSession
+        }
+        Some(token) => Presented::Session(token),
+        None => Presented::Nothing,
+    }
+}
+
+/// The user of a session token, or 401.
+pub async fn verify_session(
+    state: &AppState,
+    token: String,
+    request_id: &RequestId,
+) -> Result<flowsvault_proto::auth::v1::VerifySessionResponse, ApiError> {
+    let mut auth = state.backends.auth.clone();
+    let verified = auth
+        .verify_session(
+            state
+                .backends
+                .request(VerifySessionRequest { token }, request_id),
+        )
+        .await
+        .map_err(|status| match ErrorCode::of_status(&status) {
+            ErrorCode::Unauthenticated | ErrorCode::InvalidRequest => ApiError::unauthenticated(),
+            _ => ApiError::from(status),
+        })?;
+    Ok(verified.into_inner())
+}
+
 async fn authenticate(
     state: web::Data<AppState>,
-    token: Option<String>,
+    presented: Presented,
     request_id: RequestId,
 ) -> Result<Principal, ApiError> {
-    let token = token.ok_or_else(ApiError::unauthenticated)?;
+    let token = match presented {
+        Presented::ApiKey(token) => token,
+        Presented::Session(token) => {
+            let verified = verify_session(&state, token, &request_id).await?;
+            let user = verified.user.ok_or_else(ApiError::unauthenticated)?;
+            return Ok(Principal {
+                user_id: user.id,
+                via: Via::Session,
+            });
+        }
+        Presented::CrossOriginSession => {
+            return Err(ApiError::new(
+                ErrorCode::CrossOriginRequest,
+                "a change authenticated by the session cookie must come from this site's own pages",
+            ));
+        }
+        Presented::Nothing => return Err(ApiError::unauthenticated()),
+    };
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     if let Some(principal) = state.keys.get(&digest) {
         return Ok(principal);
@@ -112,6 +284,7 @@ async fn authenticate(
         .into_inner();
     let principal = Principal {
         user_id: verified.user_id,
+        via: Via::ApiKey,
     };
     let entry = CachedKey {
         principal: principal.clone(),
@@ -128,13 +301,15 @@ impl FromRequest for Principal {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = request.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(request);
+        let presented = state
+            .as_ref()
+            .map_or(Presented::Nothing, |state| presented(request, &state.site));
         let request_id = RequestId::of(request);
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 ApiError::new(ErrorCode::Internal, "gateway state is not configured")
             })?;
-            authenticate(state, token, request_id).await
+            authenticate(state, presented, request_id).await
         })
     }
 }
@@ -164,10 +339,56 @@ mod tests {
         CachedKey {
             principal: Principal {
                 user_id: user_id.into(),
+                via: Via::ApiKey,
             },
             key_id: key_id.into(),
             expires_at,
         }
+    }
+
+    #[test]
+    fn same_origin_is_judged_by_sec_fetch_site_then_origin() {
+        let site = Site::new("http://127.0.0.1:8080".to_owned());
+        let judged = |headers: &[(&str, &str)]| {
+            let mut request = TestRequest::post();
+            for header in headers {
+                request = request.insert_header(*header);
+            }
+            site.is_same_origin(&request.to_http_request())
+        };
+        assert!(judged(&[("Sec-Fetch-Site", "same-origin")]));
+        assert!(!judged(&[("Sec-Fetch-Site", "cross-site")]));
+        assert!(!judged(&[("Sec-Fetch-Site", "same-site")]));
+        // The browser's own verdict wins over an Origin that looks right.
+        assert!(!judged(&[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "http://127.0.0.1:8080")
+        ]));
+        assert!(judged(&[("Origin", "http://127.0.0.1:8080")]));
+        assert!(!judged(&[("Origin", "http://127.0.0.1:8080.evil.example")]));
+        assert!(!judged(&[("Origin", "null")]));
+        assert!(!judged(&[]));
+    }
+
+    #[test]
+    fn cookies_over_https_are_secure_and_host_prefixed() {
+        let plain = Site::new("http://127.0.0.1:8080".to_owned());
+        assert_eq!(plain.session_cookie_name(), "fv_session");
+        let cookie = plain.cookie("fv_session", "t".into(), CookieDuration::days(30));
+        assert_eq!(cookie.secure(), Some(false));
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+
+        let tls = Site::new("https://files.example.com".to_owned());
+        assert_eq!(tls.session_cookie_name(), "__Host-fv_session");
+        let cookie = tls.cookie(
+            tls.session_cookie_name(),
+            "t".into(),
+            CookieDuration::days(30),
+        );
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), None);
     }
 
     #[test]
@@ -181,6 +402,13 @@ mod tests {
             Some("u".into())
         );
         assert_eq!(cache.get(&[2; 32]), None);
+    }
+
+    #[test]
+    fn a_zero_ttl_keeps_nothing() {
+        let cache = KeyCache::new(Duration::ZERO);
+        cache.insert([1; 32], entry("u", "k", None));
+        assert_eq!(cache.get(&[1; 32]), None);
     }
 
     #[test]

@@ -62,9 +62,10 @@ pub struct Config {
 
     /// How long a verified API key is trusted without asking auth-service again; a
     /// revoked key is refused by every replica within this time.
-    /// At most 10: API.md promises revocation everywhere within 10 s.
+    /// At most 10: API.md promises revocation everywhere within 10 s. 0 turns the cache
+    /// off (every request then pays a bcrypt check: for benchmarks only).
     #[arg(long, env = "FLOWSVAULT_API_KEY_CACHE_TTL_SECS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=10))]
+          value_parser = clap::value_parser!(u64).range(0..=10))]
     pub api_key_cache_ttl_secs: u64,
 
     /// Redis shared by all replicas for rate limits; unset or unreachable means each
@@ -132,6 +133,19 @@ pub struct Config {
     /// HTTP worker threads; 0 means one per CPU.
     #[arg(long, env = "FLOWSVAULT_GATEWAY_WORKERS", default_value_t = 0)]
     pub workers: usize,
+
+    /// The URL browsers reach the gateway at (scheme, host and port), e.g.
+    /// https://files.example.com. It makes the sign-in callback URL, decides the cookies'
+    /// Secure flag and `__Host-` prefix, and is the one origin the CSRF check accepts.
+    /// Unset: http:// and the address the gateway listens on.
+    #[arg(long, env = "FLOWSVAULT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Offer the one-click development sign-in (a local test user). Refused unless the
+    /// gateway listens on a loopback address only.
+    #[arg(long, env = "FLOWSVAULT_DEV_SIGNIN", default_value_t = false,
+          action = clap::ArgAction::Set)]
+    pub dev_signin: bool,
 
     /// Deadline of unary calls to the services, in seconds.
     #[arg(long, env = "FLOWSVAULT_UPSTREAM_TIMEOUT_SECS", default_value_t = 10)]

@@ -81,7 +81,10 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(ErrorCode::Unauthenticated, "a valid API key is required")
+        Self::new(
+            ErrorCode::Unauthenticated,
+            "a valid session or API key is required",
+        )
     }
 
     pub fn not_found() -> Self {

@@ -98,6 +98,10 @@ impl Class {
         if path == "/api/health" || path == "/api/ready" || path == "/api/openapi.json" {
             return None;
         }
+        // The web UI's own files: static and cheap.
+        if !path.starts_with("/api/") && !path.starts_with("/s/") {
+            return None;
+        }
         if method == Method::POST && path == "/api/upload" {
             return Some(Class::Upload);
         }
@@ -419,6 +423,11 @@ fn identifiers(request: &ServiceRequest, client: Option<IpAddr>) -> Vec<String> 
     if let Some(credential) = crate::auth::bearer_token(request.request()) {
         let digest = Sha256::digest(credential.as_bytes());
         ids.push(format!("key:{}", hex::encode(&digest[..12])));
+    } else if let Some(state) = request.app_data::<web::Data<AppState>>()
+        && let Some(token) = state.site.session_token(request.request())
+    {
+        let digest = Sha256::digest(token.as_bytes());
+        ids.push(format!("session:{}", hex::encode(&digest[..12])));
     }
     ids
 }

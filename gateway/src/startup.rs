@@ -13,7 +13,7 @@ use flowsvault_proto::FileDuration;
 use sha2::Digest;
 
 use crate::{
-    auth::KeyCache,
+    auth::{KeyCache, Site},
     backends::Backends,
     client_ip::TrustedProxies,
     config::Config,
@@ -35,6 +35,8 @@ pub struct Settings {
     /// SHA-256 of the cron secret; `None` turns the cleanup endpoint off.
     pub cron_secret_digest: Option<[u8; 32]>,
     pub default_duration: FileDuration,
+    /// The one-click development sign-in is offered.
+    pub dev_signin: bool,
 }
 
 /// What every handler shares.
@@ -44,6 +46,7 @@ pub struct AppState {
     pub settings: Settings,
     pub limiter: Limiter,
     pub proxies: TrustedProxies,
+    pub site: Site,
 }
 
 /// The headers API.md puts on every response.
@@ -58,6 +61,24 @@ fn security_headers() -> DefaultHeaders {
         ))
 }
 
+/// `scheme://host[:port]` of the configured public URL, or of the listening address.
+fn public_origin(public_url: Option<&str>, local: std::net::SocketAddr) -> anyhow::Result<String> {
+    let Some(text) = public_url.map(str::trim).filter(|text| !text.is_empty()) else {
+        let host = if local.ip().is_unspecified() {
+            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
+        } else {
+            local
+        };
+        return Ok(format!("http://{host}"));
+    };
+    let url = url::Url::parse(text)
+        .with_context(|| format!("FLOWSVAULT_PUBLIC_URL is not a URL: {text}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        anyhow::bail!("FLOWSVAULT_PUBLIC_URL must be an http:// or https:// URL: {text}");
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -67,7 +88,21 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(&config.listen_addr)
             .with_context(|| format!("binding {}", config.listen_addr))?;
-        let port = listener.local_addr()?.port();
+        Self::build_on(config, listener).await
+    }
+
+    /// Serves on a listener bound already (tests that must know the port before the
+    /// gateway starts); `config.listen_addr` is not used.
+    pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let local = listener.local_addr()?;
+        let port = local.port();
+        if config.dev_signin && !local.ip().is_loopback() {
+            anyhow::bail!(
+                "FLOWSVAULT_DEV_SIGNIN lets anyone sign in without a password: it is only \
+                 allowed when the gateway listens on a loopback address, not on {local}"
+            );
+        }
+        let site = Site::new(public_origin(config.public_url.as_deref(), local)?);
         let spec = |name: &str, text: &str| {
             RateSpec::parse(text).map_err(|error| anyhow::anyhow!("{name}: {error}"))
         };
@@ -84,6 +119,7 @@ impl Application {
         let state = web::Data::new(AppState {
             limiter: Limiter::new(limits, config.redis_url.as_deref(), &config.redis_prefix)?,
             proxies,
+            site,
             backends: Backends::connect(&config)?,
             keys: KeyCache::new(Duration::from_secs(config.api_key_cache_ttl_secs)),
             settings: Settings {
@@ -99,6 +135,7 @@ impl Application {
                     max_duration: Duration::from_secs(config.max_upload_secs.max(1)),
                 },
                 default_duration: config.default_duration,
+                dev_signin: config.dev_signin,
             },
         });
         let openapi =
@@ -148,5 +185,28 @@ impl Application {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_origin_comes_from_the_url_or_the_listener() {
+        let local: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(public_origin(None, local).unwrap(), "http://127.0.0.1:8080");
+        let any: std::net::SocketAddr = "0.0.0.0:9000".parse().unwrap();
+        assert_eq!(public_origin(None, any).unwrap(), "http://127.0.0.1:9000");
+        assert_eq!(
+            public_origin(Some("https://Files.Example.com/app/"), local).unwrap(),
+            "https://files.example.com"
+        );
+        assert_eq!(
+            public_origin(Some("http://example.com:8443"), local).unwrap(),
+            "http://example.com:8443"
+        );
+        assert!(public_origin(Some("ftp://example.com"), local).is_err());
+        assert!(public_origin(Some("not a url"), local).is_err());
     }
 }

@@ -2,11 +2,13 @@
 //! one error-code table that both gRPC and HTTP speak, and the vocabulary every service
 //! must agree on (file names, durations).
 
+mod callback;
 mod duration;
 pub mod error;
 mod file_name;
 mod time;
 
+pub use callback::safe_callback_path;
 pub use duration::{FileDuration, InvalidDuration};
 pub use error::ErrorCode;
 pub use file_name::{EmptyFileName, FileName, MAX_NAME_BYTES};

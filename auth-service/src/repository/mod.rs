@@ -13,6 +13,10 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use flowsvault_kit::database::Pool;
 use uuid::Uuid;
 
+mod sessions;
+
+pub use sessions::{DeletedUser, NewAttempt, SignInAttempt};
+
 use crate::{
     domain::{ApiKeyName, Email, KeyExpiry, KeyHash, UserName},
     error::{AuthError, DatabaseContext},
@@ -36,6 +40,7 @@ pub struct User {
     pub image: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub picture_key: Option<String>,
 }
 
 /// A key's row without its hash: what may be shown to the key's owner.

@@ -300,6 +300,36 @@ impl FileRepository {
         Ok(deleted)
     }
 
+    /// The ids and storage keys of the user's rows in any state, oldest first.
+    #[tracing::instrument(skip(self))]
+    pub async fn user_objects(
+        &self,
+        user_id: Uuid,
+        limit: i64,
+    ) -> Result<Vec<(Uuid, String)>, FileError> {
+        let mut connection = self.pool.get().await?;
+        let objects = file_metadata::table
+            .filter(file_metadata::user_id.eq(user_id))
+            .order((file_metadata::created_at.asc(), file_metadata::id.asc()))
+            .limit(limit)
+            .select((file_metadata::id, file_metadata::file_name))
+            .load(&mut connection)
+            .await?;
+        Ok(objects)
+    }
+
+    /// Deletes the user's rows among `ids` outright. Returns how many were removed.
+    #[tracing::instrument(skip(self, ids), fields(count = ids.len()))]
+    pub async fn forget(&self, user_id: Uuid, ids: &[Uuid]) -> Result<u64, FileError> {
+        let mut connection = self.pool.get().await?;
+        let forgotten = diesel::delete(file_metadata::table)
+            .filter(file_metadata::user_id.eq(user_id))
+            .filter(file_metadata::id.eq_any(ids))
+            .execute(&mut connection)
+            .await?;
+        Ok(forgotten as u64)
+    }
+
     /// failed or deleted → purged, once the object is gone. Idempotent.
     #[tracing::instrument(skip(self))]
     pub async fn mark_purged(&self, id: Uuid) -> Result<(), FileError> {

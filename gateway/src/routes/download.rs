@@ -101,7 +101,8 @@ fn is_inline_safe(mime_type: &str) -> bool {
 }
 
 /// What the user bytes may do in a browser: nothing.
-const USER_CONTENT_POLICY: &str = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'";
+pub(super) const USER_CONTENT_POLICY: &str =
+    "sandbox; default-src 'none'; img-src 'self'; media-src 'self'";
 
 #[utoipa::path(
     get,
@@ -113,7 +114,7 @@ const USER_CONTENT_POLICY: &str = "sandbox; default-src 'none'; img-src 'self'; 
         ("Range" = Option<String>, Header, description = "One range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<suffix length>`; several ranges get the whole file"),
         ("If-None-Match" = Option<String>, Header, description = "ETags (the file's is its quoted SHA-256), or `*`: 304 when one matches"),
     ),
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 200, description = "The whole file, with its exact `Content-Type`", content_type = "application/octet-stream", body = [u8], headers(
             ("Content-Disposition" = String, description = "`attachment` with `filename` and RFC 8187 `filename*`"),
@@ -166,7 +167,7 @@ pub async fn download(
         ("Range" = Option<String>, Header, description = "One range, `bytes=<first>-<last>`, `bytes=<first>-` or `bytes=-<suffix length>`; several ranges get the whole file"),
         ("If-None-Match" = Option<String>, Header, description = "ETags (the file's is its quoted SHA-256), or `*`: 304 when one matches"),
     ),
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 200, description = "The whole file, with its exact `Content-Type`; shown inline only for raster images, PDF, audio, video and plain text", content_type = "application/octet-stream", body = [u8], headers(
             ("Content-Disposition" = String, description = "`inline` for types a browser only displays, otherwise `attachment`"),

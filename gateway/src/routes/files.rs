@@ -182,7 +182,7 @@ struct Page {
     tag = "files",
     operation_id = "listFiles",
     params(ListParams),
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 200, description = "A page of the caller's files", body = Page),
         (status = 400, response = BadRequest),
@@ -277,7 +277,7 @@ pub async fn active_file(
     tag = "files",
     operation_id = "getFile",
     params(("id" = String, Path, format = "uuid", description = "The file's id")),
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 200, description = "The file", body = FileView),
         (status = 400, response = BadRequest),
@@ -308,7 +308,7 @@ pub async fn get(
     tag = "files",
     operation_id = "deleteFile",
     params(("id" = String, Path, format = "uuid", description = "The file's id")),
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 204, description = "Deleted; the object is removed from storage"),
         (status = 400, response = BadRequest),
@@ -369,7 +369,7 @@ pub struct BulkDeleted {
     tag = "files",
     operation_id = "bulkDeleteFiles",
     request_body = BulkDelete,
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 200, description = "How many of the ids were the caller's files, now deleted", body = BulkDeleted),
         (status = 400, response = BadRequest),

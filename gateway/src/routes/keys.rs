@@ -166,7 +166,7 @@ fn seconds_of_text(text: &str) -> Option<u64> {
     path = "/api/keys",
     tag = "keys",
     operation_id = "listKeys",
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 200, description = "The caller's keys, newest first", body = Vec<KeyView>),
         (status = 401, response = Unauthorized),
@@ -207,7 +207,7 @@ pub async fn list(
     tag = "keys",
     operation_id = "createKey",
     request_body = CreateKey,
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 201, description = "The key, shown this once only", body = IssuedKeyView,
             headers(("Cache-Control" = String, description = "`no-store`"))),
@@ -262,7 +262,7 @@ pub async fn create(
     tag = "keys",
     operation_id = "revokeKey",
     params(("id" = String, Path, format = "uuid", description = "The key's id")),
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 204, description = "Revoked (also when it was already)"),
         (status = 400, response = BadRequest),

@@ -7,6 +7,8 @@ mod files;
 mod health;
 mod keys;
 pub mod openapi;
+mod profile;
+mod sign_in;
 mod upload;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -39,7 +41,21 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::post().to(keys::create)),
         )
         .service(resource("/api/keys/{id}").route(web::delete().to(keys::revoke)))
-        .service(resource("/api/admin/cleanup").route(web::post().to(admin::cleanup)));
+        .service(resource("/api/admin/cleanup").route(web::post().to(admin::cleanup)))
+        .service(resource("/api/auth/providers").route(web::get().to(sign_in::providers)))
+        // Before `/api/auth/signin/{provider}`, which would otherwise match it first.
+        .service(resource("/api/auth/signin/dev").route(web::post().to(sign_in::dev_sign_in)))
+        .service(resource("/api/auth/signin/{provider}").route(web::get().to(sign_in::sign_in)))
+        .service(resource("/api/auth/callback/{provider}").route(web::get().to(sign_in::callback)))
+        .service(resource("/api/auth/session").route(web::get().to(sign_in::session)))
+        .service(resource("/api/auth/signout").route(web::post().to(sign_in::sign_out)))
+        .service(resource("/api/profile").route(web::get().to(profile::get)))
+        .service(
+            resource("/api/profile/picture")
+                .route(web::get().to(profile::picture))
+                .route(web::post().to(profile::set_picture)),
+        )
+        .service(resource("/api/profile/delete").route(web::delete().to(profile::delete_account)));
 }
 
 /// A resource whose unmatched methods answer 405 as a problem document.

@@ -39,12 +39,23 @@ pub const API_KEY_SCHEME: &str = "apiKey";
         super::keys::create,
         super::keys::revoke,
         super::admin::cleanup,
+        super::sign_in::providers,
+        super::sign_in::sign_in,
+        super::sign_in::dev_sign_in,
+        super::sign_in::callback,
+        super::sign_in::session,
+        super::sign_in::sign_out,
+        super::profile::get,
+        super::profile::picture,
+        super::profile::set_picture,
+        super::profile::delete_account,
     ),
     components(
         schemas(Problem),
         responses(
             BadRequest,
             Unauthorized,
+            Forbidden,
             NotFound,
             MethodNotAllowed,
             Conflict,
@@ -65,6 +76,8 @@ pub const API_KEY_SCHEME: &str = "apiKey";
         (name = "health", description = "Liveness, readiness and this document"),
         (name = "files", description = "Uploading, listing, downloading and deleting files"),
         (name = "keys", description = "The caller's API keys"),
+        (name = "auth", description = "Signing in with an identity provider, the session, signing out"),
+        (name = "profile", description = "The caller's profile and account"),
         (name = "admin", description = "Operations for the platform's operators"),
     ),
 )]
@@ -84,6 +97,16 @@ impl Modify for ApiKeyScheme {
                     .description(Some("The operator's CRON_SECRET"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "fv_session",
+                    "The session cookie set by the sign-in (`__Host-fv_session` over https); \
+                     changes must come from this site (Origin / Sec-Fetch-Site)",
+                ),
+            )),
         );
         components.add_security_scheme(
             API_KEY_SCHEME,
@@ -137,13 +160,19 @@ pub async fn openapi(json: web::Data<OpenApiJson>) -> HttpResponse {
 #[response(content_type = "application/problem+json")]
 pub struct BadRequest(pub Problem);
 
-/// No valid API key.
+/// No valid session or API key.
 #[derive(ToResponse)]
 #[response(
     content_type = "application/problem+json",
     headers(("WWW-Authenticate" = String, description = "`Bearer`"))
 )]
 pub struct Unauthorized(pub Problem);
+
+/// Not allowed: a cookie-authenticated change from another site
+/// (`cross_origin_request`), or an operation that is switched off (`forbidden`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Forbidden(pub Problem);
 
 /// No such resource, or not the caller's.
 #[derive(ToResponse)]

@@ -63,7 +63,7 @@ struct UploadForm {
         ("Idempotency-Key" = Option<String>, Header, max_length = 255,
             description = "1 to 255 visible ASCII characters: repeating an upload with the same key and the same file returns the first one instead of storing it again"),
     ),
-    security(("apiKey" = [])),
+    security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 201, description = "The stored file", body = FileView,
             headers(("Location" = String, description = "`/api/files/{id}`"))),
@@ -87,21 +87,7 @@ pub async fn upload(
     request_id: RequestId,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        });
-    if !is_multipart {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "the body must be multipart/form-data with a `file` part",
-        ));
-    }
+    require_multipart(&request)?;
     let encoded = request
         .headers()
         .get(header::CONTENT_ENCODING)
@@ -372,6 +358,27 @@ async fn same_upload(
         Err(ApiError::new(
             ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used for a different file",
+        ))
+    }
+}
+
+/// 415 unless the body is `multipart/form-data`.
+pub(super) fn require_multipart(request: &HttpRequest) -> Result<(), ApiError> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if is_multipart {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the body must be multipart/form-data with a `file` part",
         ))
     }
 }

@@ -92,10 +92,30 @@ const SERVED: &[(&str, &[&str])] = &[
     ("/api/keys", &["get", "post"]),
     ("/api/keys/{id}", &["delete"]),
     ("/api/admin/cleanup", &["post"]),
+    ("/api/auth/providers", &["get"]),
+    ("/api/auth/signin/{provider}", &["get"]),
+    ("/api/auth/signin/dev", &["post"]),
+    ("/api/auth/callback/{provider}", &["get"]),
+    ("/api/auth/session", &["get"]),
+    ("/api/auth/signout", &["post"]),
+    ("/api/profile", &["get"]),
+    ("/api/profile/picture", &["get", "post"]),
+    ("/api/profile/delete", &["delete"]),
 ];
 
-/// Routes anyone may call without a key.
-const PUBLIC: &[&str] = &["/api/health", "/api/ready", "/api/openapi.json"];
+/// Routes anyone may call without a key: health, the document, and the sign-in flow
+/// (whose own cookies are described on each operation).
+const PUBLIC: &[&str] = &[
+    "/api/health",
+    "/api/ready",
+    "/api/openapi.json",
+    "/api/auth/providers",
+    "/api/auth/signin/{provider}",
+    "/api/auth/signin/dev",
+    "/api/auth/callback/{provider}",
+    "/api/auth/session",
+    "/api/auth/signout",
+];
 
 #[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
 async fn openapi_document(app: &crate::helpers::TestApp) -> Value {
@@ -158,7 +178,7 @@ async fn the_openapi_document_describes_every_route() {
             }
             assert_eq!(
                 operation["security"],
-                json!([{"apiKey": []}]),
+                json!([{"apiKey": []}, {"session": []}]),
                 "{method} {path}"
             );
             for status in ["401", "429", "502", "503", "504"] {
@@ -170,6 +190,10 @@ async fn the_openapi_document_describes_every_route() {
     let scheme = &document["components"]["securitySchemes"]["apiKey"];
     assert_eq!(scheme["type"], "http");
     assert_eq!(scheme["scheme"], "bearer");
+    let session = &document["components"]["securitySchemes"]["session"];
+    assert_eq!(session["type"], "apiKey");
+    assert_eq!(session["in"], "cookie");
+    assert_eq!(session["name"], "fv_session");
 
     let schemas = &document["components"]["schemas"];
     let mut file_fields: Vec<&str> = schemas["File"]["properties"]
@@ -234,15 +258,20 @@ async fn the_openapi_document_describes_every_route() {
 /// method it does not serve answers 405, any other (401 without a key) is served.
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_methods_the_gateway_serves() {
-    let app = spawn_app().await;
+    // With the development sign-in on, so that its route answers rather than 404.
+    let app = spawn_app_with(|config| config.dev_signin = true).await;
     let document = openapi_document(&app).await;
     let id = uuid::Uuid::new_v4().to_string();
+    // Sign-in answers with redirects; the answer itself is what tells.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     for (path, operations) in document["paths"].as_object().unwrap() {
-        let url = app.url(&path.replace("{id}", &id));
+        let url = app.url(&path.replace("{id}", &id).replace("{provider}", "local"));
         let mut served = Vec::new();
         for method in ["get", "put", "post", "delete", "patch"] {
-            let response = app
-                .client
+            let response = client
                 .request(method.to_uppercase().parse().unwrap(), &url)
                 .send()
                 .await

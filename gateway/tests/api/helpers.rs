@@ -6,6 +6,7 @@
 use std::future::pending;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use flowsvault_auth_service::testing::{register_provider, test_issuer};
 use flowsvault_gateway::config::Config as GatewayConfig;
 use flowsvault_kit::{database::create_test_database, grpc};
 use flowsvault_proto::auth::v1::{
@@ -81,6 +82,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub files_database_url: String,
+    pub auth_database_url: String,
     pub objects: TempDir,
     pub storage: KillableStorage,
     auth: AuthServiceClient<Channel>,
@@ -101,11 +103,25 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
     let auth_database_url = create_test_database(&server, "fv_test").await.unwrap();
     let files_database_url = create_test_database(&server, "fv_test").await.unwrap();
 
+    // The gateway's port must be known before auth-service starts: the OpenID client is
+    // registered for its callback URL.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gateway_port = listener.local_addr().unwrap().port();
+    let provider = register_provider(
+        "local",
+        &test_issuer().unwrap(),
+        &format!("http://127.0.0.1:{gateway_port}/api/auth/callback/local"),
+    )
+    .await
+    .unwrap();
     let auth = flowsvault_auth_service::startup::Application::build(
         flowsvault_auth_service::config::Config {
             listen_addr: "127.0.0.1:0".into(),
-            database_url: Some(auth_database_url),
+            database_url: Some(auth_database_url.clone()),
             database_pool_size: 4,
+            provider_ids: Vec::new(),
+            providers: vec![provider],
+            session_ttl_days: 30,
         },
     )
     .await
@@ -173,15 +189,22 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
         upload_rate_window_secs: 10,
         max_upload_secs: 3600,
         upstream_timeout_secs: 10,
+        public_url: None,
+        dev_signin: false,
     };
     configure(&mut config);
-    let address = start_gateway(config.clone()).await;
+    let gateway = flowsvault_gateway::startup::Application::build_on(config.clone(), listener)
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", gateway.port());
+    tokio::spawn(gateway.run_until_stopped(pending()));
 
     TestApp {
         gateway_config: config,
         address,
         client: reqwest::Client::new(),
         files_database_url,
+        auth_database_url,
         objects,
         storage,
         auth: AuthServiceClient::new(
@@ -207,6 +230,24 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// Signs in through the real OpenID provider as a browser would (following every
+    /// redirect with a cookie jar); returns that browser and its session token.
+    pub async fn sign_in(&self) -> (reqwest::Client, String) {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let browser = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .build()
+            .unwrap();
+        let signed_in = browser
+            .get(self.url("/api/auth/signin/local?callbackUrl=/api/health"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.url().as_str(), self.url("/api/health"));
+        let token = session_token(&jar, &self.address).unwrap();
+        (browser, token)
     }
 
     /// A new API key of the user with this email (created when needed).
@@ -342,4 +383,17 @@ pub fn pseudo_random_bytes(length: usize, seed: u64) -> Vec<u8> {
             (state >> 24) as u8
         })
         .collect()
+}
+
+/// The `fv_session` value in a cookie jar, as the browser would send it to `address`.
+pub fn session_token(jar: &reqwest::cookie::Jar, address: &str) -> Option<String> {
+    use reqwest::cookie::CookieStore;
+    let url = reqwest::Url::parse(address).unwrap();
+    let cookies = jar.cookies(&url)?;
+    cookies
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|pair| pair.strip_prefix("fv_session="))
+        .map(str::to_owned)
 }

@@ -4,10 +4,11 @@
 )]
 
 use chrono::{DateTime, TimeDelta, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, problem, spawn_app};
+use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with};
 
 async fn create_key(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
     app.client
@@ -272,4 +273,96 @@ async fn the_key_routes_need_a_valid_key() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(problem(response).await["code"], "unauthenticated");
     }
+}
+
+#[tokio::test]
+async fn a_key_revoked_elsewhere_is_refused_by_another_replica_within_its_cache_ttl() {
+    let app = spawn_app_with(|config| config.api_key_cache_ttl_secs = 2).await;
+    let replica = app.spawn_replica().await;
+    let existing = app.api_key("judy@example.com").await;
+    let created: Value = create_key(&app, &existing, &json!({ "name": "ci" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let on_replica = || {
+        app.client
+            .get(format!("{replica}/api/files"))
+            .bearer_auth(&key)
+            .send()
+    };
+    // The replica verifies the key once and then trusts its cache.
+    assert_eq!(on_replica().await.unwrap().status(), StatusCode::OK);
+
+    let revoked = app
+        .delete(
+            &existing,
+            &format!("/api/keys/{}", created["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+
+    let refused = app
+        .eventually(|| async { on_replica().await.unwrap().status() == StatusCode::UNAUTHORIZED })
+        .await;
+    assert!(
+        refused,
+        "the replica must refuse the key once its cache entry lapses"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_key_is_refused() {
+    let app = spawn_app().await;
+    let existing = app.api_key("kate@example.com").await;
+    let created: Value = create_key(
+        &app,
+        &existing,
+        &json!({ "name": "short", "expiresIn": "1h" }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let key = created["key"].as_str().unwrap();
+    let mut connection = AsyncPgConnection::establish(&app.auth_database_url)
+        .await
+        .unwrap();
+    diesel::sql_query(
+        "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE name = 'short'",
+    )
+    .execute(&mut connection)
+    .await
+    .unwrap();
+    let refused = app.get(key, "/api/files").await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(problem(refused).await["code"], "unauthenticated");
+}
+
+#[tokio::test]
+async fn malformed_wrong_and_unknown_keys_get_the_same_answer() {
+    let app = spawn_app().await;
+    let key = app.api_key("liam@example.com").await;
+    let wrong_secret = format!(
+        "{}{}",
+        &key[..key.len() - 1],
+        if key.ends_with('x') { 'y' } else { 'x' }
+    );
+    let presented = [
+        "fv_nope".to_owned(),
+        "fv_ZZZZZZZZ_0123456789012345678901234567890123456789012".to_owned(),
+        wrong_secret,
+        "x".repeat(300),
+    ];
+    let mut bodies = Vec::new();
+    for token in &presented {
+        let response = app.get(token, "/api/files").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{token}");
+        bodies.push(response.text().await.unwrap());
+    }
+    assert!(
+        bodies.windows(2).all(|pair| pair[0] == pair[1]),
+        "{bodies:?}"
+    );
 }

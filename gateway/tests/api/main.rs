@@ -8,5 +8,7 @@ mod health;
 mod helpers;
 mod keys;
 mod names;
+mod profile;
 mod rate_limits;
+mod sign_in;
 mod upload;

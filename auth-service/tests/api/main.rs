@@ -5,6 +5,8 @@
     reason = "helpers of tests fail the test they serve; clippy sees only #[test] bodies"
 )]
 
+mod sign_in;
+
 use std::{collections::BTreeSet, process::Command};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -17,7 +19,8 @@ use diesel::{
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use flowsvault_auth_service::{
     config::Config,
-    schema::{api_keys, users},
+    schema::{api_keys, sessions, sign_in_attempts, users},
+    sign_in::ProviderConfig,
     startup::Application,
 };
 use flowsvault_proto::{
@@ -34,12 +37,16 @@ use uuid::Uuid;
 
 const DEFAULT_TEST_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-struct TestApp {
-    client: AuthServiceClient<Channel>,
+pub(crate) struct TestApp {
+    pub(crate) client: AuthServiceClient<Channel>,
     database_url: String,
 }
 
 async fn spawn_app() -> TestApp {
+    spawn_app_with(Vec::new()).await
+}
+
+pub(crate) async fn spawn_app_with(providers: Vec<ProviderConfig>) -> TestApp {
     flowsvault_kit::telemetry::init_for_tests();
     let server = std::env::var("FLOWSVAULT_TEST_DATABASE_URL")
         .unwrap_or_else(|_| DEFAULT_TEST_SERVER.to_owned());
@@ -50,6 +57,9 @@ async fn spawn_app() -> TestApp {
         listen_addr: "127.0.0.1:0".to_owned(),
         database_url: Some(database_url.clone()),
         database_pool_size: 4,
+        provider_ids: Vec::new(),
+        providers,
+        session_ttl_days: 30,
     };
     let application = Application::build(config)
         .await
@@ -65,7 +75,11 @@ async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
-    async fn ensure_user(&self, email: &str, name: Option<&str>) -> Result<User, Status> {
+    pub(crate) async fn ensure_user(
+        &self,
+        email: &str,
+        name: Option<&str>,
+    ) -> Result<User, Status> {
         let request = EnsureUserRequest {
             email: email.to_owned(),
             name: name.map(str::to_owned),
@@ -74,7 +88,7 @@ impl TestApp {
         Ok(response.into_inner())
     }
 
-    async fn create_api_key(
+    pub(crate) async fn create_api_key(
         &self,
         user_id: &str,
         name: &str,
@@ -131,7 +145,7 @@ impl TestApp {
             .unwrap()
     }
 
-    async fn connection(&self) -> AsyncPgConnection {
+    pub(crate) async fn connection(&self) -> AsyncPgConnection {
         AsyncPgConnection::establish(&self.database_url)
             .await
             .expect("connecting to the test database")
@@ -649,6 +663,17 @@ async fn schema_rs_matches_the_migrated_tables() {
             "api_keys",
             selected_columns(&api_keys::table.select(api_keys::all_columns), "api_keys"),
         ),
+        (
+            "sessions",
+            selected_columns(&sessions::table.select(sessions::all_columns), "sessions"),
+        ),
+        (
+            "sign_in_attempts",
+            selected_columns(
+                &sign_in_attempts::table.select(sign_in_attempts::all_columns),
+                "sign_in_attempts",
+            ),
+        ),
     ];
     for (table, in_schema_rs) in tables {
         let in_database = database_columns(&mut connection, table).await;
@@ -659,15 +684,24 @@ async fn schema_rs_matches_the_migrated_tables() {
     let nullable: BTreeSet<String> = [
         database_columns(&mut connection, "users").await,
         database_columns(&mut connection, "api_keys").await,
+        database_columns(&mut connection, "sessions").await,
+        database_columns(&mut connection, "sign_in_attempts").await,
     ]
     .concat()
     .into_iter()
     .filter(|(_, nullable)| *nullable)
     .map(|(name, _)| name)
     .collect();
-    let expected: BTreeSet<String> = ["name", "image", "last_used_at", "expires_at", "revoked_at"]
-        .map(str::to_owned)
-        .into();
+    let expected: BTreeSet<String> = [
+        "name",
+        "image",
+        "picture_key",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    .map(str::to_owned)
+    .into();
     assert_eq!(nullable, expected);
 
     // Every column decodes as the type schema.rs declares.
@@ -682,6 +716,7 @@ async fn schema_rs_matches_the_migrated_tables() {
             Option<String>,
             DateTime<Utc>,
             DateTime<Utc>,
+            Option<String>,
         )>(&mut connection)
         .await
         .unwrap();
@@ -697,6 +732,32 @@ async fn schema_rs_matches_the_migrated_tables() {
             Option<DateTime<Utc>>,
             Option<DateTime<Utc>>,
             Option<DateTime<Utc>>,
+        )>(&mut connection)
+        .await
+        .unwrap();
+    sessions::table
+        .select(sessions::all_columns)
+        .load::<(
+            Uuid,
+            Uuid,
+            Vec<u8>,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+        )>(&mut connection)
+        .await
+        .unwrap();
+    sign_in_attempts::table
+        .select(sign_in_attempts::all_columns)
+        .load::<(
+            Vec<u8>,
+            String,
+            String,
+            String,
+            String,
+            String,
+            DateTime<Utc>,
+            DateTime<Utc>,
         )>(&mut connection)
         .await
         .unwrap();
