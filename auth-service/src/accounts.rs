@@ -5,14 +5,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use flowsvault_kit::secret::{digest, random_secret};
 use flowsvault_proto::safe_callback_path;
 use uuid::Uuid;
 
 use crate::{
-    domain::{
-        ApiKey, ApiKeyName, Email, KeyExpiry, KeyHash, SessionToken, UserName,
-        session::{digest, random_secret},
-    },
+    domain::{ApiKey, ApiKeyName, Email, KeyExpiry, KeyHash, SessionToken, UserName},
     error::AuthError,
     repository::{DeletedUser, NewApiKey, NewAttempt, Repository, StoredApiKey, User},
     sign_in::Providers,

@@ -206,6 +206,10 @@ for name in "${binaries[@]}"; do
     [[ -x "$bin/$name" ]] || fv_die "cargo built no $bin/$name (is its crate a workspace member?)"
 done
 
+fv_note "building the web UI"
+bash "$here/web.sh" build
+export FLOWSVAULT_WEB_DIR="$FV_ROOT/gateway/web/dist"
+
 # --- 3. PostgreSQL, Redis, directories -------------------------------------------------
 pg_server="$(bash "$here/postgres.sh" url)" || fv_die "no PostgreSQL server (see above)"
 export FLOWSVAULT_AUTH_DATABASE_URL FLOWSVAULT_FILES_DATABASE_URL
@@ -245,7 +249,7 @@ fi
         FLOWSVAULT_STORAGE_ADDR FLOWSVAULT_JANITOR_ADDR FLOWSVAULT_AUTH_URL \
         FLOWSVAULT_FILES_URL FLOWSVAULT_STORAGE_URL FLOWSVAULT_JANITOR_URL \
         FLOWSVAULT_AUTH_DATABASE_URL FLOWSVAULT_FILES_DATABASE_URL \
-        FLOWSVAULT_STORAGE_ROOT FLOWSVAULT_REDIS_URL FLOWSVAULT_DEV_SIGNIN; do
+        FLOWSVAULT_STORAGE_ROOT FLOWSVAULT_REDIS_URL FLOWSVAULT_DEV_SIGNIN FLOWSVAULT_WEB_DIR; do
         if [[ -n "${!var:-}" ]]; then
             printf 'export %s=%q\n' "$var" "${!var}"
         fi

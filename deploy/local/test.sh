@@ -41,6 +41,9 @@ oidc_env="$(bash "$here/oidc.sh" env)" || fv_die "no OpenID provider for the tes
 eval "$oidc_env"
 fv_say "FLOWSVAULT_TEST_OIDC_ISSUER=$FLOWSVAULT_TEST_OIDC_ISSUER"
 
+step "Web UI: npm ci, typecheck, build, unit tests"
+bash "$here/web.sh" test
+
 step "Dropping test databases that earlier runs left behind (fv_test_*)"
 if ! command -v psql >/dev/null 2>&1 && fv_may_install; then
     fv_apt_install postgresql-client || fv_note "installing postgresql-client failed"

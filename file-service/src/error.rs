@@ -11,6 +11,20 @@ pub enum FileError {
     InvalidArgument(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("the file has expired")]
+    FileExpired,
+    #[error("the share link has expired")]
+    ShareExpired,
+    #[error("the share link has no downloads left")]
+    ShareUsedUp,
+    #[error("the share link needs a password")]
+    PasswordRequired,
+    #[error("the password is wrong")]
+    WrongPassword,
+    #[error("hashing the password failed")]
+    Hashing(#[from] bcrypt::BcryptError),
+    #[error("a blocking task failed")]
+    Task(#[from] tokio::task::JoinError),
     #[error("database query failed")]
     Database(#[from] diesel::result::Error),
     #[error("no database connection available")]
@@ -23,6 +37,15 @@ impl From<FileError> for Status {
             FileError::NotFound => ErrorCode::NotFound,
             FileError::InvalidArgument(_) => ErrorCode::InvalidRequest,
             FileError::Conflict(_) => ErrorCode::Conflict,
+            FileError::FileExpired => ErrorCode::FileExpired,
+            FileError::ShareExpired => ErrorCode::ShareExpired,
+            FileError::ShareUsedUp => ErrorCode::ShareUsedUp,
+            FileError::PasswordRequired => ErrorCode::PasswordRequired,
+            FileError::WrongPassword => ErrorCode::WrongPassword,
+            FileError::Hashing(_) | FileError::Task(_) => {
+                tracing::error!(error = ?anyhow::Error::from(error), "share request failed");
+                return ErrorCode::Internal.status("internal error");
+            }
             FileError::Pool(_) => {
                 tracing::error!(error = ?anyhow::Error::from(error), "database unavailable");
                 return ErrorCode::UpstreamUnavailable.status("database unavailable");

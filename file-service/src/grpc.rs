@@ -3,11 +3,14 @@
 use flowsvault_proto::{
     FileDuration, FileName,
     files::v1::{
-        BeginUploadRequest, ClaimPurgeableRequest, ClaimPurgeableResponse, CompleteUploadRequest,
-        DeleteFileRequest, DeleteFilesRequest, DeleteFilesResponse, FailUploadRequest, File,
-        FileStatus, ForgetFilesRequest, ForgetFilesResponse, GetFileRequest, ListFilesRequest,
-        ListFilesResponse, ListUserObjectsRequest, ListUserObjectsResponse, MarkPurgedRequest,
-        MarkPurgedResponse, StoredObject, file_service_server::FileService,
+        BeginUploadRequest, ClaimPurgeableRequest, ClaimPurgeableResponse,
+        ClaimShareDownloadRequest, ClaimShareDownloadResponse, CompleteUploadRequest,
+        CreateShareRequest, CreateShareResponse, DeleteFileRequest, DeleteFilesRequest,
+        DeleteFilesResponse, FailUploadRequest, File, FileStatus, ForgetFilesRequest,
+        ForgetFilesResponse, GetFileRequest, ListFilesRequest, ListFilesResponse,
+        ListSharesRequest, ListSharesResponse, ListUserObjectsRequest, ListUserObjectsResponse,
+        MarkPurgedRequest, MarkPurgedResponse, OpenShareRequest, OpenShareResponse,
+        RevokeShareRequest, Share, SharedFile, StoredObject, file_service_server::FileService,
     },
     to_timestamp,
 };
@@ -17,7 +20,8 @@ use uuid::Uuid;
 use crate::{
     domain::{ListQuery, RowStatus},
     error::FileError,
-    repository::{Begun, FileRecord, FileRepository, NewFile},
+    repository::{Begun, FileRecord, FileRepository, NewFile, ShareRow, SharedRecord},
+    sharing::{self, ShareRequest},
 };
 
 const MAX_MIME_TYPE_BYTES: usize = 255;
@@ -52,6 +56,38 @@ fn parse_ids(ids: &[String]) -> Result<Vec<Uuid>, FileError> {
 fn parse_duration(value: i32) -> Result<FileDuration, FileError> {
     FileDuration::from_proto(value)
         .ok_or_else(|| FileError::InvalidArgument("duration is missing or unknown".into()))
+}
+
+fn share_to_proto(share: ShareRow) -> Share {
+    Share {
+        id: share.id.to_string(),
+        file_id: share.file_id.to_string(),
+        expires_at: share.expires_at.map(to_timestamp),
+        max_downloads: share.max_downloads.and_then(|max| u32::try_from(max).ok()),
+        downloads: u32::try_from(share.downloads).unwrap_or_default(),
+        has_password: share.has_password,
+        created_at: Some(to_timestamp(share.created_at)),
+        revoked_at: share.revoked_at.map(to_timestamp),
+    }
+}
+
+/// What the public may learn through a link: the file's name, size and type, and the
+/// link's own limits. Never the owner or other files.
+fn shared_file(record: &SharedRecord) -> SharedFile {
+    let expires_at = match (record.share_expires_at, record.file.expires_at) {
+        (Some(share), Some(file)) => Some(share.min(file)),
+        (share, file) => share.or(file),
+    };
+    SharedFile {
+        name: record.file.original_name.clone(),
+        size: u64::try_from(record.file.size).unwrap_or_default(),
+        mime_type: record.file.mime_type.clone(),
+        expires_at: expires_at.map(to_timestamp),
+        has_password: record.password_hash.is_some(),
+        downloads_left: record
+            .max_downloads
+            .map(|max| u32::try_from(max - record.downloads).unwrap_or_default()),
+    }
 }
 
 fn to_proto(record: FileRecord) -> File {
@@ -278,6 +314,94 @@ impl FileService for FileApi {
         let forgotten = self.files.forget(user_id, &ids).await?;
         tracing::info!(forgotten, "file records forgotten");
         Ok(Response::new(ForgetFilesResponse { forgotten }))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().user_id))]
+    async fn create_share(
+        &self,
+        request: Request<CreateShareRequest>,
+    ) -> Result<Response<CreateShareResponse>, Status> {
+        let request = request.into_inner();
+        let (share, token) = sharing::create(
+            &self.files,
+            ShareRequest {
+                user_id: parse_id(&request.user_id, "user_id")?,
+                file_id: Uuid::parse_str(&request.file_id).map_err(|_| FileError::NotFound)?,
+                expires_in_seconds: request.expires_in_seconds,
+                max_downloads: request.max_downloads,
+                password: request.password,
+            },
+        )
+        .await?;
+        tracing::info!(share_id = %share.id, file_id = %share.file_id, "share link created");
+        Ok(Response::new(CreateShareResponse {
+            share: Some(share_to_proto(share)),
+            token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().user_id))]
+    async fn list_shares(
+        &self,
+        request: Request<ListSharesRequest>,
+    ) -> Result<Response<ListSharesResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let file_id = Uuid::parse_str(&request.file_id).map_err(|_| FileError::NotFound)?;
+        // The file must be the user's and visible, as for GetFile.
+        self.files.get_active(user_id, file_id).await?;
+        let shares = self.files.list_shares(user_id, file_id).await?;
+        Ok(Response::new(ListSharesResponse {
+            shares: shares.into_iter().map(share_to_proto).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().user_id))]
+    async fn revoke_share(
+        &self,
+        request: Request<RevokeShareRequest>,
+    ) -> Result<Response<Share>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let id = Uuid::parse_str(&request.id).map_err(|_| FileError::NotFound)?;
+        let share = self.files.revoke_share(user_id, id).await?;
+        tracing::info!(share_id = %share.id, "share link revoked");
+        Ok(Response::new(share_to_proto(share)))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn open_share(
+        &self,
+        request: Request<OpenShareRequest>,
+    ) -> Result<Response<OpenShareResponse>, Status> {
+        let record = sharing::open(&self.files, &request.get_ref().token).await?;
+        Ok(Response::new(OpenShareResponse {
+            shared: Some(shared_file(&record)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(share_id))]
+    async fn claim_share_download(
+        &self,
+        request: Request<ClaimShareDownloadRequest>,
+    ) -> Result<Response<ClaimShareDownloadResponse>, Status> {
+        let request = request.into_inner();
+        let granted = sharing::claim(
+            &self.files,
+            &request.token,
+            request.password,
+            request.grant.as_deref(),
+        )
+        .await?;
+        let share_id = granted.record.share_id.to_string();
+        tracing::Span::current().record("share_id", &share_id);
+        tracing::info!(counted = granted.grant.is_some(), "share download granted");
+        Ok(Response::new(ClaimShareDownloadResponse {
+            file: Some(to_proto(granted.record.file_record())),
+            counted: granted.grant.is_some(),
+            grant: granted.grant,
+            share_id,
+        }))
     }
 
     #[tracing::instrument(skip_all)]

@@ -1,5 +1,6 @@
 //! file-service: owns file metadata (`file_metadata`) and the upload state machine
-//! pending → active, or pending → failed, and active → deleted → purged.
+//! pending → active, or pending → failed, and active → deleted → purged; and the share
+//! links to files (`file_shares`, `file_share_grants`).
 
 pub mod config;
 pub mod domain;
@@ -7,4 +8,5 @@ pub mod error;
 pub mod grpc;
 pub mod repository;
 pub mod schema;
+pub mod sharing;
 pub mod startup;

@@ -93,6 +93,14 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_RATE_LIMIT_API", default_value = "200/1m")]
     pub rate_limit_api: String,
 
+    /// Password attempts on one share link, per link and per client address.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_RATE_LIMIT_SHARE_PASSWORD",
+        default_value = "10/5m"
+    )]
+    pub rate_limit_share_password: String,
+
     /// Proxies whose X-Forwarded-For is believed: addresses and CIDR ranges,
     /// comma-separated. Empty: the socket peer is always the client.
     #[arg(long, env = "FLOWSVAULT_TRUSTED_PROXIES", default_value = "")]
@@ -146,6 +154,11 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_DEV_SIGNIN", default_value_t = false,
           action = clap::ArgAction::Set)]
     pub dev_signin: bool,
+
+    /// Directory of the built web UI (`npm run build` in gateway/web), served at `/`.
+    /// Without an index.html in it, only the API is served.
+    #[arg(long, env = "FLOWSVAULT_WEB_DIR", default_value = "gateway/web/dist")]
+    pub web_dir: String,
 
     /// Deadline of unary calls to the services, in seconds.
     #[arg(long, env = "FLOWSVAULT_UPSTREAM_TIMEOUT_SECS", default_value_t = 10)]

@@ -80,6 +80,9 @@ pub enum Class {
     Upload,
     Download,
     Api,
+    /// Attempts at a share link's password, per link and per client address; checked by
+    /// the share handlers, never by the middleware.
+    SharePassword,
 }
 
 impl Class {
@@ -88,6 +91,7 @@ impl Class {
             Class::Upload => "upload",
             Class::Download => "download",
             Class::Api => "api",
+            Class::SharePassword => "share_password",
         }
     }
 
@@ -105,7 +109,10 @@ impl Class {
         if method == Method::POST && path == "/api/upload" {
             return Some(Class::Upload);
         }
-        if path.starts_with("/api/download/") || path.starts_with("/api/preview/") {
+        let share_download = (path.starts_with("/api/s/") && path.ends_with("/download"))
+            || (method == Method::POST && path.starts_with("/s/"));
+        if path.starts_with("/api/download/") || path.starts_with("/api/preview/") || share_download
+        {
             return Some(Class::Download);
         }
         Some(Class::Api)
@@ -117,12 +124,14 @@ pub struct RateLimits {
     pub upload: Option<RateSpec>,
     pub download: Option<RateSpec>,
     pub api: Option<RateSpec>,
+    pub share_password: Option<RateSpec>,
 }
 
 impl RateLimits {
     fn of(&self, class: Class) -> Option<RateSpec> {
         match class {
             Class::Upload => self.upload,
+            Class::SharePassword => self.share_password,
             Class::Download => self.download,
             Class::Api => self.api,
         }
@@ -496,6 +505,7 @@ mod tests {
                 upload: spec,
                 download: spec,
                 api: spec,
+                share_password: spec,
             },
             None,
             "test",

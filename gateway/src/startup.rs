@@ -19,7 +19,7 @@ use crate::{
     config::Config,
     rate_limit::{self, Limiter, RateLimits, RateSpec},
     request_id,
-    routes::{self, PaceSettings, invalid_input, openapi::OpenApiJson},
+    routes::{self, PaceSettings, WebUi, invalid_input, openapi::OpenApiJson},
     validation::Allowlist,
 };
 
@@ -47,18 +47,33 @@ pub struct AppState {
     pub limiter: Limiter,
     pub proxies: TrustedProxies,
     pub site: Site,
+    /// The built web UI, when there is one.
+    pub web: Option<WebUi>,
 }
 
-/// The headers API.md puts on every response.
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// The headers API.md puts on every response. A response that sets its own
+/// Content-Security-Policy or X-Frame-Options (the UI, user content) keeps it.
+fn security_headers(site: &Site) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
         .add((
             "Permissions-Policy",
             "camera=(), microphone=(), geolocation=()",
+        ));
+    if site.secure {
+        headers.add((
+            "Strict-Transport-Security",
+            "max-age=63072000; includeSubDomains",
         ))
+    } else {
+        headers
+    }
 }
 
 /// `scheme://host[:port]` of the configured public URL, or of the listening address.
@@ -113,13 +128,18 @@ impl Application {
                 &config.rate_limit_downloads,
             )?,
             api: spec("FLOWSVAULT_RATE_LIMIT_API", &config.rate_limit_api)?,
+            share_password: spec(
+                "FLOWSVAULT_RATE_LIMIT_SHARE_PASSWORD",
+                &config.rate_limit_share_password,
+            )?,
         };
         let proxies = TrustedProxies::parse(&config.trusted_proxies)
             .map_err(|error| anyhow::anyhow!("FLOWSVAULT_TRUSTED_PROXIES: {error}"))?;
         let state = web::Data::new(AppState {
             limiter: Limiter::new(limits, config.redis_url.as_deref(), &config.redis_prefix)?,
             proxies,
-            site,
+            web: WebUi::load(&config.web_dir),
+            site: site.clone(),
             backends: Backends::connect(&config)?,
             keys: KeyCache::new(Duration::from_secs(config.api_key_cache_ttl_secs)),
             settings: Settings {
@@ -150,9 +170,9 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|error, _| invalid_input(error)))
                 .app_data(web::JsonConfig::default().error_handler(|error, _| invalid_input(error)))
                 .configure(routes::configure)
-                .default_service(web::to(routes::not_found))
+                .default_service(web::to(routes::web_fallback))
                 .wrap(from_fn(rate_limit::middleware))
-                .wrap(security_headers())
+                .wrap(security_headers(&site))
                 .wrap(from_fn(request_id::middleware))
         })
         .listen(listener)?

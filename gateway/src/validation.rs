@@ -74,6 +74,14 @@ impl Allowlist {
         )
     }
 
+    /// The allowed extensions, sorted; `["*"]` when every one is allowed.
+    pub fn extensions(&self) -> Vec<String> {
+        if self.0.contains("*") {
+            return vec!["*".to_owned()];
+        }
+        self.0.iter().cloned().collect()
+    }
+
     pub fn allows(&self, extension: &str) -> bool {
         self.0.contains("*") || self.0.contains(extension)
     }

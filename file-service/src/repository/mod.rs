@@ -12,6 +12,10 @@ use diesel_async::RunQueryDsl;
 use flowsvault_kit::database::Pool;
 use uuid::Uuid;
 
+mod shares;
+
+pub use shares::{GRANT_HOURS, NewShare, ShareRow, SharedRecord};
+
 use crate::{
     domain::{ListQuery, Sort, Visibility},
     error::FileError,

@@ -11,6 +11,7 @@ use actix_web::{
 };
 use flowsvault_proto::{
     ErrorCode,
+    files::v1::File,
     storage::v1::{ByteRange, GetRequest},
 };
 use futures_util::StreamExt;
@@ -102,7 +103,13 @@ fn is_inline_safe(mime_type: &str) -> bool {
 
 /// What the user bytes may do in a browser: nothing.
 pub(super) const USER_CONTENT_POLICY: &str =
-    "sandbox; default-src 'none'; img-src 'self'; media-src 'self'";
+    "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'none'";
+/// An inline preview may be framed by our own UI's preview dialog, and still do nothing.
+const PREVIEW_POLICY: &str =
+    "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'self'";
+/// Browsers do not render a PDF in a sandboxed document; a PDF runs no page script, so
+/// its preview goes without `sandbox` and keeps the rest.
+const PDF_PREVIEW_POLICY: &str = "default-src 'none'; frame-ancestors 'self'";
 
 #[utoipa::path(
     get,
@@ -211,6 +218,19 @@ async fn serve(
     preview: bool,
 ) -> Result<HttpResponse, ApiError> {
     let file = active_file(&state, &principal, &request_id, id).await?;
+    send_file(&request, &state, &request_id, file, preview).await
+}
+
+/// The bytes of a live file, with the safe headers every copy of user content gets
+/// (owner downloads, previews and share links alike): exact type and length, RFC 6266
+/// disposition, strong ETag, single ranges, and a sandboxing policy.
+pub(super) async fn send_file(
+    request: &HttpRequest,
+    state: &AppState,
+    request_id: &RequestId,
+    file: File,
+    preview: bool,
+) -> Result<HttpResponse, ApiError> {
     let etag = format!("\"{}\"", file.sha256);
     let header_text = |name| {
         request
@@ -241,7 +261,7 @@ async fn serve(
                 key: file.file_name.clone(),
                 range: range.map(|(start, end)| ByteRange { start, end }),
             },
-            &request_id,
+            request_id,
         ))
         .await?
         .into_inner();
@@ -256,15 +276,30 @@ async fn serve(
         None => (StatusCode::OK, file.size),
     };
     let mut response = HttpResponse::build(status);
-    let disposition = if preview && is_inline_safe(&file.mime_type) {
-        content_disposition::inline(&file.original_name)
+    let inline = preview && is_inline_safe(&file.mime_type);
+    let (disposition, policy, framing) = if inline {
+        let policy = if file.mime_type == "application/pdf" {
+            PDF_PREVIEW_POLICY
+        } else {
+            PREVIEW_POLICY
+        };
+        (
+            content_disposition::inline(&file.original_name),
+            policy,
+            "SAMEORIGIN",
+        )
     } else {
-        content_disposition::attachment(&file.original_name)
+        (
+            content_disposition::attachment(&file.original_name),
+            USER_CONTENT_POLICY,
+            "DENY",
+        )
     };
     response
         .content_type(file.mime_type.as_str())
         .insert_header((header::CONTENT_DISPOSITION, disposition))
-        .insert_header((header::CONTENT_SECURITY_POLICY, USER_CONTENT_POLICY))
+        .insert_header((header::CONTENT_SECURITY_POLICY, policy))
+        .insert_header((header::X_FRAME_OPTIONS, framing))
         .insert_header((header::ETAG, etag))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"));

@@ -60,7 +60,7 @@ impl KeyView {
     }
 }
 
-fn rfc3339(timestamp: &prost_types::Timestamp) -> String {
+pub(super) fn rfc3339(timestamp: &prost_types::Timestamp) -> String {
     from_timestamp(timestamp)
         .map(|at| at.to_rfc3339_opts(SecondsFormat::Millis, true))
         .unwrap_or_default()
@@ -91,7 +91,7 @@ pub struct CreateKey {
 
 /// `expiresIn`: seconds, or `<n>h` / `<n>d`, from one hour to ten years; absent for a
 /// key that never expires.
-fn key_lifetime_schema() -> Schema {
+pub(super) fn key_lifetime_schema() -> Schema {
     OneOfBuilder::new()
         .item(
             ObjectBuilder::new()
@@ -107,7 +107,7 @@ fn key_lifetime_schema() -> Schema {
                 .description(Some("Hours or days, e.g. `12h` or `30d`")),
         )
         .description(Some(
-            "How long the key lives, from 1 hour to 10 years (3650 days); without it the key does not expire",
+            "How long it lives, from 1 hour to 10 years (3650 days); without it, it does not expire",
         ))
         .into()
 }
@@ -118,13 +118,13 @@ const MIN_LIFETIME_SECONDS: u64 = SECONDS_PER_HOUR;
 /// Ten years of 365 days.
 const MAX_LIFETIME_SECONDS: u64 = 3650 * SECONDS_PER_DAY;
 
-/// How long a new key lives: from one hour to ten years.
+/// How long a new key (or share link) lives: from one hour to ten years.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct KeyLifetime(TimeDelta);
+pub(super) struct KeyLifetime(pub(super) TimeDelta);
 
 impl KeyLifetime {
     /// A positive whole number of seconds, or a string `<n>h` or `<n>d`.
-    fn parse(expires_in: &Value) -> Result<Self, ApiError> {
+    pub(super) fn parse(expires_in: &Value) -> Result<Self, ApiError> {
         let seconds = match expires_in {
             Value::Number(number) => number.as_u64(),
             Value::String(text) => seconds_of_text(text),

@@ -6,10 +6,14 @@ mod download;
 mod files;
 mod health;
 mod keys;
+mod limits;
 pub mod openapi;
 mod profile;
+mod share_page;
+mod shares;
 mod sign_in;
 mod upload;
+mod web_ui;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use flowsvault_proto::ErrorCode;
@@ -18,16 +22,35 @@ use crate::problem::ApiError;
 
 pub use files::FileView;
 pub use upload::PaceSettings;
+pub use web_ui::{WebUi, fallback as web_fallback};
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(resource("/api/health").route(web::get().to(health::health)))
         .service(resource("/api/ready").route(web::get().to(health::ready)))
         .service(resource("/api/openapi.json").route(web::get().to(openapi::openapi)))
+        .service(resource("/api/limits").route(web::get().to(limits::limits)))
         .service(resource("/api/upload").route(web::post().to(upload::upload)))
         .service(resource("/api/files").route(web::get().to(files::list)))
         // Before `/api/files/{id}`, which would otherwise match it first.
         .service(resource("/api/files/bulk-delete").route(web::post().to(files::bulk_delete)))
+        .service(
+            resource("/api/files/{id}/shares")
+                .route(web::get().to(shares::list))
+                .route(web::post().to(shares::create)),
+        )
+        .service(resource("/api/shares/{id}").route(web::delete().to(shares::revoke)))
+        .service(resource("/api/s/{token}").route(web::get().to(shares::shared)))
+        .service(
+            resource("/api/s/{token}/download")
+                .route(web::get().to(shares::download))
+                .route(web::post().to(shares::download_with_form)),
+        )
+        .service(
+            resource("/s/{token}")
+                .route(web::get().to(shares::page))
+                .route(web::post().to(shares::page_download)),
+        )
         .service(
             resource("/api/files/{id}")
                 .route(web::get().to(files::get))

@@ -83,6 +83,7 @@ const SERVED: &[(&str, &[&str])] = &[
     ("/api/health", &["get"]),
     ("/api/ready", &["get"]),
     ("/api/openapi.json", &["get"]),
+    ("/api/limits", &["get"]),
     ("/api/upload", &["post"]),
     ("/api/files", &["get"]),
     ("/api/files/bulk-delete", &["post"]),
@@ -101,6 +102,10 @@ const SERVED: &[(&str, &[&str])] = &[
     ("/api/profile", &["get"]),
     ("/api/profile/picture", &["get", "post"]),
     ("/api/profile/delete", &["delete"]),
+    ("/api/files/{id}/shares", &["get", "post"]),
+    ("/api/shares/{id}", &["delete"]),
+    ("/api/s/{token}", &["get"]),
+    ("/api/s/{token}/download", &["get", "post"]),
 ];
 
 /// Routes anyone may call without a key: health, the document, and the sign-in flow
@@ -109,12 +114,15 @@ const PUBLIC: &[&str] = &[
     "/api/health",
     "/api/ready",
     "/api/openapi.json",
+    "/api/limits",
     "/api/auth/providers",
     "/api/auth/signin/{provider}",
     "/api/auth/signin/dev",
     "/api/auth/callback/{provider}",
     "/api/auth/session",
     "/api/auth/signout",
+    "/api/s/{token}",
+    "/api/s/{token}/download",
 ];
 
 #[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
@@ -267,8 +275,36 @@ async fn the_openapi_document_lists_exactly_the_methods_the_gateway_serves() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    // A real link, since an unknown token is rightly 404.
+    let key = app.api_key("doc@example.com").await;
+    let file: Value = app
+        .upload(&key, "doc.txt", b"hello".to_vec())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let share: Value = app
+        .client
+        .post(app.url(&format!(
+            "/api/files/{}/shares",
+            file["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = share["token"].as_str().unwrap();
     for (path, operations) in document["paths"].as_object().unwrap() {
-        let url = app.url(&path.replace("{id}", &id).replace("{provider}", "local"));
+        let url = app.url(
+            &path
+                .replace("{id}", &id)
+                .replace("{provider}", "local")
+                .replace("{token}", token),
+        );
         let mut served = Vec::new();
         for method in ["get", "put", "post", "delete", "patch"] {
             let response = client

@@ -181,6 +181,7 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
         rate_limit_uploads: "10000/1m".into(),
         rate_limit_downloads: "10000/1m".into(),
         rate_limit_api: "10000/1m".into(),
+        rate_limit_share_password: "10000/1m".into(),
         trusted_proxies: String::new(),
         cron_secret: Some("test-cron-secret".into()),
         header_timeout_secs: 10,
@@ -191,6 +192,8 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
         upstream_timeout_secs: 10,
         public_url: None,
         dev_signin: false,
+        // No UI: the tests that serve one make their own directory.
+        web_dir: String::new(),
     };
     configure(&mut config);
     let gateway = flowsvault_gateway::startup::Application::build_on(config.clone(), listener)

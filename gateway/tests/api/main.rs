@@ -10,5 +10,7 @@ mod keys;
 mod names;
 mod profile;
 mod rate_limits;
+mod shares;
 mod sign_in;
 mod upload;
+mod web_ui;

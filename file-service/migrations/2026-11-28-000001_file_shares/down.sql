@@ -1,0 +1,2 @@
+DROP TABLE file_share_grants;
+DROP TABLE file_shares;
