@@ -13,6 +13,10 @@ pub enum FileError {
     Conflict(String),
     #[error("the file has expired")]
     FileExpired,
+    #[error("the upload has expired")]
+    UploadExpired,
+    #[error("another request is writing to this upload")]
+    UploadLocked,
     #[error("the share link has expired")]
     ShareExpired,
     #[error("the share link has no downloads left")]
@@ -38,6 +42,8 @@ impl From<FileError> for Status {
             FileError::InvalidArgument(_) => ErrorCode::InvalidRequest,
             FileError::Conflict(_) => ErrorCode::Conflict,
             FileError::FileExpired => ErrorCode::FileExpired,
+            FileError::UploadExpired => ErrorCode::UploadExpired,
+            FileError::UploadLocked => ErrorCode::UploadLocked,
             FileError::ShareExpired => ErrorCode::ShareExpired,
             FileError::ShareUsedUp => ErrorCode::ShareUsedUp,
             FileError::PasswordRequired => ErrorCode::PasswordRequired,

@@ -3,14 +3,15 @@
 use flowsvault_proto::{
     FileDuration, FileName,
     files::v1::{
-        BeginUploadRequest, ClaimPurgeableRequest, ClaimPurgeableResponse,
+        BeginResumableRequest, BeginUploadRequest, ClaimPurgeableRequest, ClaimPurgeableResponse,
         ClaimShareDownloadRequest, ClaimShareDownloadResponse, CompleteUploadRequest,
         CreateShareRequest, CreateShareResponse, DeleteFileRequest, DeleteFilesRequest,
         DeleteFilesResponse, FailUploadRequest, File, FileStatus, ForgetFilesRequest,
-        ForgetFilesResponse, GetFileRequest, ListFilesRequest, ListFilesResponse,
-        ListSharesRequest, ListSharesResponse, ListUserObjectsRequest, ListUserObjectsResponse,
-        MarkPurgedRequest, MarkPurgedResponse, OpenShareRequest, OpenShareResponse,
-        RevokeShareRequest, Share, SharedFile, StoredObject, file_service_server::FileService,
+        ForgetFilesResponse, GetFileRequest, LeaseUploadRequest, ListFilesRequest,
+        ListFilesResponse, ListSharesRequest, ListSharesResponse, ListUserObjectsRequest,
+        ListUserObjectsResponse, MarkPurgedRequest, MarkPurgedResponse, OpenShareRequest,
+        OpenShareResponse, RecordUploadOffsetRequest, RevokeShareRequest, Share, SharedFile,
+        StoredObject, UploadSession, UploadSessionRequest, file_service_server::FileService,
     },
     to_timestamp,
 };
@@ -20,13 +21,18 @@ use uuid::Uuid;
 use crate::{
     domain::{ListQuery, RowStatus},
     error::FileError,
-    repository::{Begun, FileRecord, FileRepository, NewFile, ShareRow, SharedRecord},
+    repository::{
+        Begun, FileRecord, FileRepository, NewFile, NewSession, SessionRecord, ShareRow,
+        SharedRecord,
+    },
     sharing::{self, ShareRequest},
 };
 
 const MAX_MIME_TYPE_BYTES: usize = 255;
 const MAX_CLAIM: u32 = 1_000;
 const MAX_BULK_DELETE: usize = 1_000;
+/// Longest Upload-Metadata header kept.
+const MAX_UPLOAD_METADATA_BYTES: usize = 4096;
 
 #[derive(Clone)]
 pub struct FileApi {
@@ -41,6 +47,62 @@ impl FileApi {
 
 fn parse_id(text: &str, what: &str) -> Result<Uuid, FileError> {
     Uuid::parse_str(text).map_err(|_| FileError::InvalidArgument(format!("{what} is not a uuid")))
+}
+
+/// The pending row a begun upload makes, from the request's checked fields.
+fn new_file(request: BeginUploadRequest) -> Result<NewFile, FileError> {
+    let user_id = parse_id(&request.user_id, "user_id")?;
+    let name = FileName::sanitize(&request.original_name)
+        .map_err(|error| FileError::InvalidArgument(error.to_string()))?;
+    let duration = parse_duration(request.duration)?;
+    let mime_type = match request.mime_type.trim() {
+        "" => "application/octet-stream".to_owned(),
+        text if text.len() > MAX_MIME_TYPE_BYTES => {
+            return Err(FileError::InvalidArgument("mime_type is too long".into()));
+        }
+        text => text.to_owned(),
+    };
+    let idempotency_key = match request.idempotency_key {
+        Some(key) if key.is_empty() || key.len() > 255 => {
+            return Err(FileError::InvalidArgument(
+                "the idempotency key must be 1 to 255 bytes".into(),
+            ));
+        }
+        other => other,
+    };
+    let id = Uuid::new_v4();
+    Ok(NewFile {
+        id,
+        user_id,
+        file_name: name.storage_name(id),
+        extension: name.extension(),
+        original_name: name.as_str().to_owned(),
+        mime_type,
+        duration: duration.as_str(),
+        idempotency_key,
+    })
+}
+
+/// A session's owner and id; a malformed id is a session nobody has.
+fn session_ids(user_id: &str, id: &str) -> Result<(Uuid, Uuid), FileError> {
+    let user_id = parse_id(user_id, "user_id")?;
+    let id = Uuid::parse_str(id).map_err(|_| FileError::NotFound)?;
+    Ok((user_id, id))
+}
+
+fn session_to_proto(session: SessionRecord) -> UploadSession {
+    let pending = session.file.status == RowStatus::Pending.as_str();
+    UploadSession {
+        length: session
+            .upload_length
+            .and_then(|length| u64::try_from(length).ok()),
+        offset: u64::try_from(session.upload_offset).unwrap_or_default(),
+        metadata: session.metadata.clone(),
+        expires_at: Some(to_timestamp(session.session_expires_at)),
+        expired: pending && session.session_expired,
+        finished: !pending,
+        file: Some(to_proto(session.file_record())),
+    }
 }
 
 /// At most `MAX_BULK_DELETE` ids, each a uuid.
@@ -124,6 +186,31 @@ fn to_proto(record: FileRecord) -> File {
     }
 }
 
+impl FileApi {
+    /// The session, unless its upload was terminated, failed or deleted (`NotFound`).
+    async fn live_session(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        holder: Option<Uuid>,
+    ) -> Result<SessionRecord, FileError> {
+        let session = self
+            .files
+            .session(user_id, id, holder)
+            .await?
+            .ok_or(FileError::NotFound)?;
+        let gone = matches!(
+            RowStatus::parse(&session.file.status),
+            Some(RowStatus::Failed | RowStatus::Deleted) | None
+        ) || (session.file.status == RowStatus::Purged.as_str()
+            && !session.file_expired);
+        if gone {
+            return Err(FileError::NotFound);
+        }
+        Ok(session)
+    }
+}
+
 #[tonic::async_trait]
 impl FileService for FileApi {
     #[tracing::instrument(skip_all)]
@@ -131,41 +218,9 @@ impl FileService for FileApi {
         &self,
         request: Request<BeginUploadRequest>,
     ) -> Result<Response<File>, Status> {
-        let request = request.into_inner();
-        let user_id = parse_id(&request.user_id, "user_id")?;
-        let name = FileName::sanitize(&request.original_name)
-            .map_err(|error| FileError::InvalidArgument(error.to_string()))?;
-        let duration = parse_duration(request.duration)?;
-        let mime_type = match request.mime_type.trim() {
-            "" => "application/octet-stream".to_owned(),
-            text if text.len() > MAX_MIME_TYPE_BYTES => {
-                return Err(FileError::InvalidArgument("mime_type is too long".into()).into());
-            }
-            text => text.to_owned(),
-        };
-        let idempotency_key = match request.idempotency_key {
-            Some(key) if key.is_empty() || key.len() > 255 => {
-                return Err(FileError::InvalidArgument(
-                    "the idempotency key must be 1 to 255 bytes".into(),
-                )
-                .into());
-            }
-            other => other,
-        };
-        let id = Uuid::new_v4();
-        let record = self
-            .files
-            .insert_pending(NewFile {
-                id,
-                user_id,
-                file_name: name.storage_name(id),
-                extension: name.extension(),
-                original_name: name.as_str().to_owned(),
-                mime_type,
-                duration: duration.as_str(),
-                idempotency_key,
-            })
-            .await?;
+        let new = new_file(request.into_inner())?;
+        let (id, user_id) = (new.id, new.user_id);
+        let record = self.files.insert_pending(new).await?;
         match record {
             Begun::New(record) => {
                 tracing::info!(%id, %user_id, "upload begun");
@@ -314,6 +369,124 @@ impl FileService for FileApi {
         let forgotten = self.files.forget(user_id, &ids).await?;
         tracing::info!(forgotten, "file records forgotten");
         Ok(Response::new(ForgetFilesResponse { forgotten }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn begin_resumable(
+        &self,
+        request: Request<BeginResumableRequest>,
+    ) -> Result<Response<UploadSession>, Status> {
+        let request = request.into_inner();
+        let upload = request
+            .upload
+            .ok_or_else(|| FileError::InvalidArgument("upload is missing".into()))?;
+        let mut new = new_file(upload)?;
+        // Resumable uploads have their own identity; an Idempotency-Key is not for them.
+        new.idempotency_key = None;
+        let length = request
+            .length
+            .map(|length| {
+                i64::try_from(length)
+                    .map_err(|_| FileError::InvalidArgument("length is too large".into()))
+            })
+            .transpose()?;
+        let expires_in_seconds = i64::try_from(request.expires_in_seconds)
+            .ok()
+            .filter(|seconds| (1..=30 * 86_400).contains(seconds))
+            .ok_or_else(|| {
+                FileError::InvalidArgument("expires_in_seconds must be 1 s to 30 days".into())
+            })?;
+        if request.metadata.len() > MAX_UPLOAD_METADATA_BYTES {
+            return Err(FileError::InvalidArgument("the metadata is too long".into()).into());
+        }
+        let id = new.id;
+        let session = self
+            .files
+            .insert_resumable(
+                new,
+                NewSession {
+                    length,
+                    metadata: &request.metadata,
+                    expires_in_seconds,
+                },
+            )
+            .await?;
+        tracing::info!(%id, ?length, "resumable upload begun");
+        Ok(Response::new(session_to_proto(session)))
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn get_upload_session(
+        &self,
+        request: Request<UploadSessionRequest>,
+    ) -> Result<Response<UploadSession>, Status> {
+        let request = request.into_inner();
+        let (user_id, id) = session_ids(&request.user_id, &request.id)?;
+        let session = self.live_session(user_id, id, None).await?;
+        Ok(Response::new(session_to_proto(session)))
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn lease_upload_session(
+        &self,
+        request: Request<LeaseUploadRequest>,
+    ) -> Result<Response<UploadSession>, Status> {
+        let request = request.into_inner();
+        let (user_id, id) = session_ids(&request.user_id, &request.id)?;
+        let holder = parse_id(&request.holder, "holder")?;
+        let session = self.live_session(user_id, id, Some(holder)).await?;
+        if session.file.status != RowStatus::Pending.as_str() {
+            // Finished: nothing to write, nothing to lease.
+            return Ok(Response::new(session_to_proto(session)));
+        }
+        if session.session_expired {
+            return Err(FileError::UploadExpired.into());
+        }
+        let seconds = i32::try_from(request.lease_seconds.clamp(1, 300)).unwrap_or(30);
+        if !self.files.lease(user_id, id, holder, seconds).await? {
+            return Err(FileError::UploadLocked.into());
+        }
+        Ok(Response::new(session_to_proto(session)))
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id, offset = request.get_ref().offset))]
+    async fn record_upload_offset(
+        &self,
+        request: Request<RecordUploadOffsetRequest>,
+    ) -> Result<Response<UploadSession>, Status> {
+        let request = request.into_inner();
+        let (user_id, id) = session_ids(&request.user_id, &request.id)?;
+        let holder = parse_id(&request.holder, "holder")?;
+        let as_i64 = |value: u64| {
+            i64::try_from(value).map_err(|_| FileError::InvalidArgument("out of range".into()))
+        };
+        let offset = as_i64(request.offset)?;
+        let length = request.length.map(as_i64).transpose()?;
+        if length.is_some_and(|length| offset > length) {
+            return Err(FileError::InvalidArgument("the offset is past the length".into()).into());
+        }
+        if !self
+            .files
+            .record_offset(user_id, id, holder, offset, length)
+            .await?
+        {
+            return Err(FileError::UploadLocked.into());
+        }
+        let session = self.live_session(user_id, id, Some(holder)).await?;
+        Ok(Response::new(session_to_proto(session)))
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
+    async fn release_upload_session(
+        &self,
+        request: Request<LeaseUploadRequest>,
+    ) -> Result<Response<UploadSession>, Status> {
+        let request = request.into_inner();
+        let (user_id, id) = session_ids(&request.user_id, &request.id)?;
+        let holder = parse_id(&request.holder, "holder")?;
+        self.files.release(user_id, id, holder).await?;
+        let session = self.live_session(user_id, id, None).await?;
+        Ok(Response::new(session_to_proto(session)))
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %request.get_ref().user_id))]

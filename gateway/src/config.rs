@@ -155,6 +155,11 @@ pub struct Config {
           action = clap::ArgAction::Set)]
     pub dev_signin: bool,
 
+    /// How long an unfinished resumable (tus) upload is kept, in seconds (Upload-Expires).
+    #[arg(long, env = "FLOWSVAULT_TUS_EXPIRY_SECS", default_value_t = 24 * 3600,
+          value_parser = clap::value_parser!(u64).range(60..=30 * 86_400))]
+    pub tus_expiry_secs: u64,
+
     /// Directory of the built web UI (`npm run build` in gateway/web), served at `/`.
     /// Without an index.html in it, only the API is served.
     #[arg(long, env = "FLOWSVAULT_WEB_DIR", default_value = "gateway/web/dist")]

@@ -106,8 +106,14 @@ impl Class {
         if !path.starts_with("/api/") && !path.starts_with("/s/") {
             return None;
         }
-        if method == Method::POST && path == "/api/upload" {
+        if method == Method::POST && (path == "/api/upload" || path == "/api/uploads") {
             return Some(Class::Upload);
+        }
+        // The bytes of a resumable upload and its progress: its creation counted.
+        if path.starts_with("/api/uploads/")
+            && matches!(*method, Method::PATCH | Method::HEAD | Method::OPTIONS)
+        {
+            return None;
         }
         let share_download = (path.starts_with("/api/s/") && path.ends_with("/download"))
             || (method == Method::POST && path.starts_with("/s/"));

@@ -37,6 +37,8 @@ pub struct Settings {
     pub default_duration: FileDuration,
     /// The one-click development sign-in is offered.
     pub dev_signin: bool,
+    /// Lifetime of an unfinished resumable upload.
+    pub tus_expiry_secs: u64,
 }
 
 /// What every handler shares.
@@ -156,6 +158,7 @@ impl Application {
                 },
                 default_duration: config.default_duration,
                 dev_signin: config.dev_signin,
+                tus_expiry_secs: config.tus_expiry_secs,
             },
         });
         let openapi =

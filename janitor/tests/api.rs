@@ -121,7 +121,17 @@ impl TestApp {
     }
 
     fn objects_on_disk(&self) -> usize {
-        std::fs::read_dir(self.objects.path()).unwrap().count()
+        std::fs::read_dir(self.objects.path())
+            .unwrap()
+            .filter(|entry| {
+                !entry
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with('.')
+            })
+            .count()
     }
 }
 

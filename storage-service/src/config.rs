@@ -42,6 +42,11 @@ pub struct Config {
     )]
     pub root: PathBuf,
 
+    /// Directory of the staged bytes of resumable uploads (on this service's disk, for
+    /// either backend); created when missing. Unset: `staging` next to the local root.
+    #[arg(long, env = "FLOWSVAULT_STORAGE_STAGING_DIR")]
+    pub staging_dir: Option<PathBuf>,
+
     /// Size of every multipart part but the last, in bytes. Memory per upload is bounded by
     /// this times (parts in flight + 1).
     #[arg(long, env = "FLOWSVAULT_STORAGE_PART_SIZE", default_value_t = 8 * 1024 * 1024,
@@ -81,12 +86,22 @@ pub struct Config {
 }
 
 impl Config {
+    /// The staging directory after its default.
+    pub fn staging_dir(&self) -> PathBuf {
+        self.staging_dir.clone().unwrap_or_else(|| {
+            self.root
+                .parent()
+                .map_or_else(|| PathBuf::from("staging"), |parent| parent.join("staging"))
+        })
+    }
+
     /// Local-disk storage under `root` on a free loopback port, every other setting at
     /// its default: what tests and tools start.
     pub fn local_on_any_port(root: PathBuf) -> Self {
         Self {
             listen_addr: "127.0.0.1:0".into(),
             backend: Backend::Local,
+            staging_dir: Some(root.join(".staging")),
             root,
             part_size: 8 * 1024 * 1024,
             parts_in_flight: 2,

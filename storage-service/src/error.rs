@@ -19,6 +19,8 @@ pub enum StorageError {
     Interrupted(#[source] Status),
     #[error("storage backend failed")]
     Backend(#[source] object_store::Error),
+    #[error("offset {offset} is past the {staged} staged bytes")]
+    OffsetBeyondStaged { offset: u64, staged: u64 },
     #[error("local file access failed")]
     Io(#[source] std::io::Error),
 }
@@ -40,6 +42,7 @@ impl From<StorageError> for Status {
             | StorageError::SizeMismatch { .. }
             | StorageError::InvalidRange { .. } => ErrorCode::InvalidRequest,
             StorageError::NotFound => ErrorCode::NotFound,
+            StorageError::OffsetBeyondStaged { .. } => ErrorCode::OffsetMismatch,
             StorageError::Interrupted(_) => ErrorCode::Conflict,
             StorageError::Backend(_) | StorageError::Io(_) => {
                 tracing::error!(error = ?anyhow::Error::from(error), "storage request failed");

@@ -3,25 +3,28 @@
 use std::pin::Pin;
 
 use flowsvault_proto::storage::v1::{
-    DeleteRequest, DeleteResponse, GetRequest, GetResponse, HeadRequest, ObjectInfo, PutRequest,
-    PutResponse, put_request, storage_service_server::StorageService,
+    AppendRequest, AppendResponse, CommitRequest, DeleteRequest, DeleteResponse, GetRequest,
+    GetResponse, HeadRequest, ObjectInfo, PutRequest, PutResponse, StagedRequest, append_request,
+    put_request, storage_service_server::StorageService,
 };
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
     error::StorageError,
+    staging::Staging,
     store::{Incoming, ObjectStorage},
 };
 
 #[derive(Debug, Clone)]
 pub struct StorageApi {
     storage: ObjectStorage,
+    staging: Staging,
 }
 
 impl StorageApi {
-    pub fn new(storage: ObjectStorage) -> Self {
-        Self { storage }
+    pub fn new(storage: ObjectStorage, staging: Staging) -> Self {
+        Self { storage, staging }
     }
 }
 
@@ -97,8 +100,78 @@ impl StorageService for StorageApi {
         &self,
         request: Request<DeleteRequest>,
     ) -> Result<Response<DeleteResponse>, Status> {
-        let path = ObjectStorage::path(&request.into_inner().key)?;
+        let key = request.into_inner().key;
+        let path = ObjectStorage::path(&key)?;
         self.storage.delete(&path).await?;
+        // A resumable upload that never finished has its bytes in staging.
+        self.staging.discard(&key).await?;
+        Ok(Response::new(DeleteResponse {}))
+    }
+
+    async fn append(
+        &self,
+        request: Request<Streaming<AppendRequest>>,
+    ) -> Result<Response<AppendResponse>, Status> {
+        let mut messages = request.into_inner();
+        let header = match messages.message().await? {
+            Some(AppendRequest {
+                message: Some(append_request::Message::Header(header)),
+            }) => header,
+            _ => {
+                return Err(
+                    StorageError::MalformedStream("the first message must be a header").into(),
+                );
+            }
+        };
+        let chunks = messages.map(|message| match message {
+            Ok(AppendRequest {
+                message: Some(append_request::Message::Chunk(bytes)),
+            }) => Ok(bytes),
+            Ok(_) => Err(StorageError::MalformedStream("expected a chunk")),
+            Err(status) => Err(StorageError::Interrupted(status)),
+        });
+        let length = self
+            .staging
+            .append(&header.key, header.offset, chunks)
+            .await?;
+        Ok(Response::new(AppendResponse { length }))
+    }
+
+    async fn staged(
+        &self,
+        request: Request<StagedRequest>,
+    ) -> Result<Response<AppendResponse>, Status> {
+        let length = self.staging.length(&request.get_ref().key).await?;
+        Ok(Response::new(AppendResponse { length }))
+    }
+
+    async fn commit(
+        &self,
+        request: Request<CommitRequest>,
+    ) -> Result<Response<PutResponse>, Status> {
+        let request = request.into_inner();
+        let metadata: Vec<(String, String)> = request.metadata.into_iter().collect();
+        let stored = self
+            .staging
+            .commit(
+                &self.storage,
+                &request.key,
+                &request.content_type,
+                &metadata,
+                request.length,
+            )
+            .await?;
+        Ok(Response::new(PutResponse {
+            size: stored.size,
+            sha256: stored.sha256,
+        }))
+    }
+
+    async fn discard(
+        &self,
+        request: Request<StagedRequest>,
+    ) -> Result<Response<DeleteResponse>, Status> {
+        self.staging.discard(&request.get_ref().key).await?;
         Ok(Response::new(DeleteResponse {}))
     }
 }

@@ -4,5 +4,6 @@
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod staging;
 pub mod startup;
 pub mod store;

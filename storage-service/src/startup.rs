@@ -4,7 +4,7 @@ use flowsvault_kit::grpc;
 use flowsvault_proto::storage::v1::storage_service_server::StorageServiceServer;
 use tokio::net::TcpListener;
 
-use crate::{config::Config, grpc::StorageApi, store::ObjectStorage};
+use crate::{config::Config, grpc::StorageApi, staging::Staging, store::ObjectStorage};
 
 pub struct Application {
     listener: TcpListener,
@@ -14,10 +14,11 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let storage = ObjectStorage::from_config(&config)?;
+        let staging = Staging::new(&config.staging_dir())?;
         let listener = grpc::bind(&config.listen_addr).await?;
         Ok(Self {
             listener,
-            api: StorageApi::new(storage),
+            api: StorageApi::new(storage, staging),
         })
     }
 

@@ -97,6 +97,13 @@ impl ObjectStorage {
         }
     }
 
+    /// Where the local backend keeps `path`; `None` for other backends.
+    pub fn local_file(&self, path: &Path) -> Option<std::path::PathBuf> {
+        self.local_root
+            .as_ref()
+            .map(|root| root.join(path.as_ref()))
+    }
+
     /// Parses an object key; keys are single path segments of safe characters.
     pub fn path(key: &str) -> Result<Path, StorageError> {
         let invalid = |reason: &str| StorageError::InvalidKey {

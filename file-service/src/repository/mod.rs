@@ -13,8 +13,10 @@ use flowsvault_kit::database::Pool;
 use uuid::Uuid;
 
 mod shares;
+mod uploads;
 
 pub use shares::{GRANT_HOURS, NewShare, ShareRow, SharedRecord};
+pub use uploads::{NewSession, SessionRecord};
 
 use crate::{
     domain::{ListQuery, Sort, Visibility},
@@ -352,7 +354,8 @@ impl FileRepository {
         Ok(())
     }
 
-    /// Marks pending uploads older than `stale_after_seconds` failed, then claims up to
+    /// Marks pending uploads older than `stale_after_seconds` (resumable ones: past their
+    /// session's expiry) failed, then claims up to
     /// `limit` rows whose objects must be removed, for `lease_seconds`. Rows claimed by
     /// another janitor are skipped, not waited for.
     #[tracing::instrument(skip(self))]
@@ -364,9 +367,14 @@ impl FileRepository {
     ) -> Result<Vec<FileRecord>, FileError> {
         let mut connection = self.pool.get().await?;
         let abandoned = diesel::sql_query(
-            "UPDATE file_metadata SET status = 'failed'
+            "UPDATE file_metadata f SET status = 'failed'
              WHERE status = 'pending'
-               AND created_at < now() - make_interval(secs => $1::double precision)",
+               AND CASE WHEN EXISTS (SELECT 1 FROM upload_sessions u WHERE u.id = f.id)
+                   -- A resumable upload waits for its client until its own expiry.
+                   THEN EXISTS (SELECT 1 FROM upload_sessions u
+                                WHERE u.id = f.id AND u.expires_at <= now())
+                   ELSE created_at < now() - make_interval(secs => $1::double precision)
+                   END",
         )
         .bind::<BigInt, _>(stale_after_seconds)
         .execute(&mut connection)

@@ -326,19 +326,30 @@ pub async fn delete(
     request_id: RequestId,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    delete_owned(&state, &principal, &request_id, id.into_inner()).await?;
+    Ok(super::no_content())
+}
+
+/// Soft-deletes one of the caller's files, then removes its object.
+pub async fn delete_owned(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &RequestId,
+    id: String,
+) -> Result<(), ApiError> {
     let mut files = state.backends.files.clone();
     let deleted = files
         .delete_file(state.backends.request(
             DeleteFileRequest {
-                user_id: principal.user_id,
-                id: id.into_inner(),
+                user_id: principal.user_id.clone(),
+                id,
             },
-            &request_id,
+            request_id,
         ))
         .await?
         .into_inner();
-    purge_object(&state, &request_id, &deleted.id, &deleted.file_name).await;
-    Ok(super::no_content())
+    purge_object(state, request_id, &deleted.id, &deleted.file_name).await;
+    Ok(())
 }
 
 /// Most ids one bulk delete accepts.

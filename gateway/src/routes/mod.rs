@@ -12,10 +12,11 @@ mod profile;
 mod share_page;
 mod shares;
 mod sign_in;
+mod tus;
 mod upload;
 mod web_ui;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, http::Method, web};
 use flowsvault_proto::ErrorCode;
 
 use crate::problem::ApiError;
@@ -31,6 +32,21 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(resource("/api/openapi.json").route(web::get().to(openapi::openapi)))
         .service(resource("/api/limits").route(web::get().to(limits::limits)))
         .service(resource("/api/upload").route(web::post().to(upload::upload)))
+        .service(
+            resource("/api/uploads")
+                .wrap(tus_headers())
+                .route(web::method(Method::OPTIONS).to(tus::options))
+                .route(web::post().to(tus::create)),
+        )
+        .service(
+            resource("/api/uploads/{id}")
+                .wrap(tus_headers())
+                .route(web::method(Method::OPTIONS).to(tus::options_of_upload))
+                .route(web::head().to(tus::head))
+                .route(web::patch().to(tus::patch))
+                .route(web::delete().to(tus::terminate))
+                .route(web::post().to(tus::overridden)),
+        )
         .service(resource("/api/files").route(web::get().to(files::list)))
         // Before `/api/files/{id}`, which would otherwise match it first.
         .service(resource("/api/files/bulk-delete").route(web::post().to(files::bulk_delete)))
@@ -79,6 +95,18 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::post().to(profile::set_picture)),
         )
         .service(resource("/api/profile/delete").route(web::delete().to(profile::delete_account)));
+}
+
+/// What every tus answer carries, errors included; browsers may read the tus headers.
+fn tus_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add(("Tus-Resumable", tus::TUS_VERSION))
+        .add((
+            "Access-Control-Expose-Headers",
+            "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, \
+             Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, \
+             Upload-Expires, Location",
+        ))
 }
 
 /// A resource whose unmatched methods answer 405 as a problem document.

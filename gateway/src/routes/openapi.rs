@@ -30,6 +30,13 @@ pub const API_KEY_SCHEME: &str = "apiKey";
         openapi,
         super::limits::limits,
         super::upload::upload,
+        super::tus::options,
+        super::tus::options_of_upload,
+        super::tus::create,
+        super::tus::head,
+        super::tus::patch,
+        super::tus::terminate,
+        super::tus::overridden,
         super::files::list,
         super::files::bulk_delete,
         super::files::get,
@@ -67,6 +74,9 @@ pub const API_KEY_SCHEME: &str = "apiKey";
             MethodNotAllowed,
             Conflict,
             Gone,
+            PreconditionFailed,
+            Locked,
+            ChecksumMismatch,
             RequestTimeout,
             PayloadTooLarge,
             UnsupportedMediaType,
@@ -82,6 +92,7 @@ pub const API_KEY_SCHEME: &str = "apiKey";
     tags(
         (name = "health", description = "Liveness, readiness and this document"),
         (name = "files", description = "Uploading, listing, downloading and deleting files"),
+        (name = "uploads", description = "Resumable uploads (tus 1.0.0)"),
         (name = "keys", description = "The caller's API keys"),
         (name = "auth", description = "Signing in with an identity provider, the session, signing out"),
         (name = "profile", description = "The caller's profile and account"),
@@ -198,7 +209,24 @@ pub struct MethodNotAllowed(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(pub Problem);
 
-/// The file has expired (`file_expired`).
+/// The request does not speak tus 1.0.0 (`precondition_failed`); `Tus-Version` says
+/// what does.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct PreconditionFailed(pub Problem);
+
+/// Another request is writing to this upload (`upload_locked`); retry shortly.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Locked(pub Problem);
+
+/// The body does not match its `Upload-Checksum` and was discarded (`checksum_mismatch`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct ChecksumMismatch(pub Problem);
+
+/// Gone: an expired file (`file_expired`), share link (`share_expired`, `share_used_up`) or
+/// unfinished upload (`upload_expired`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Gone(pub Problem);

@@ -88,18 +88,7 @@ pub async fn upload(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     require_multipart(&request)?;
-    let encoded = request
-        .headers()
-        .get(header::CONTENT_ENCODING)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| !value.trim().eq_ignore_ascii_case("identity"));
-    if encoded {
-        // Never inflate a client's body: a small compressed upload can expand without bound.
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "compressed request bodies (Content-Encoding) are not accepted",
-        ));
-    }
+    require_no_encoding(&request)?;
     let limit = state.settings.max_upload_bytes;
     let declared = request
         .headers()
@@ -210,7 +199,7 @@ pub struct PaceSettings {
 /// Guards every read of an upload body: a client that stops sending (slowloris) or
 /// trickles bytes (1 byte/s) is cut off with 408, and its upload cleaned up as any
 /// other interrupted one.
-struct Pace {
+pub(super) struct Pace {
     settings: PaceSettings,
     started: Instant,
     window_start: Instant,
@@ -218,7 +207,7 @@ struct Pace {
 }
 
 impl Pace {
-    fn new(settings: &PaceSettings) -> Self {
+    pub(super) fn new(settings: &PaceSettings) -> Self {
         Self {
             settings: *settings,
             started: Instant::now(),
@@ -246,7 +235,20 @@ impl Pace {
     }
 
     async fn next_chunk(&mut self, field: &mut Field) -> Result<Option<Bytes>, ApiError> {
-        let chunk = match tokio::time::timeout(self.settings.idle, field.next()).await {
+        self.next_from(field, malformed).await
+    }
+
+    /// The next chunk of a body, cut off with 408 when it stalls, trickles, or runs
+    /// longer than an upload may.
+    pub(super) async fn next_from<S, E>(
+        &mut self,
+        body: &mut S,
+        malformed: fn(E) -> ApiError,
+    ) -> Result<Option<Bytes>, ApiError>
+    where
+        S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+    {
+        let chunk = match tokio::time::timeout(self.settings.idle, body.next()).await {
             Err(_) => return Err(self.stalled()),
             Ok(None) => return Ok(None),
             Ok(Some(chunk)) => chunk.map_err(malformed)?,
@@ -383,7 +385,24 @@ pub(super) fn require_multipart(request: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-fn too_large(limit: u64) -> ApiError {
+/// 415 for a compressed body: a client's body is never inflated, since a small
+/// compressed upload can expand without bound.
+pub(super) fn require_no_encoding(request: &HttpRequest) -> Result<(), ApiError> {
+    let encoded = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| !value.trim().eq_ignore_ascii_case("identity"));
+    if encoded {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "compressed request bodies (Content-Encoding) are not accepted",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         ErrorCode::FileTooLarge,
         format!("the upload limit is {limit} bytes"),

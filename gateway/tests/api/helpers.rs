@@ -27,10 +27,24 @@ pub fn test_database_server() -> String {
 pub struct KillableStorage {
     runtime: Option<tokio::runtime::Runtime>,
     pub port: u16,
+    root: std::path::PathBuf,
+    backend: Backend,
 }
 
 impl KillableStorage {
     async fn start(root: std::path::PathBuf, backend: Backend) -> Self {
+        Self::start_on(root, backend, 0).await
+    }
+
+    /// Kills the service and starts a new one on the same port and directory, as a
+    /// restart after a crash would.
+    pub async fn restart(&mut self) {
+        self.kill();
+        *self = Self::start_on(self.root.clone(), self.backend, self.port).await;
+    }
+
+    async fn start_on(root: std::path::PathBuf, backend: Backend, port: u16) -> Self {
+        let (kept_root, kept_backend) = (root.clone(), backend);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -49,6 +63,7 @@ impl KillableStorage {
                 s3_bucket: s3("FLOWSVAULT_S3_BUCKET"),
                 s3_endpoint: s3("FLOWSVAULT_S3_ENDPOINT"),
                 s3_allow_http: true,
+                listen_addr: format!("127.0.0.1:{port}"),
                 ..flowsvault_storage_service::config::Config::local_on_any_port(root)
             };
             let application = flowsvault_storage_service::startup::Application::build(config)
@@ -61,6 +76,8 @@ impl KillableStorage {
         Self {
             runtime: Some(runtime),
             port,
+            root: kept_root,
+            backend: kept_backend,
         }
     }
 
@@ -194,6 +211,7 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
         dev_signin: false,
         // No UI: the tests that serve one make their own directory.
         web_dir: String::new(),
+        tus_expiry_secs: 24 * 3600,
     };
     configure(&mut config);
     let gateway = flowsvault_gateway::startup::Application::build_on(config.clone(), listener)
@@ -335,7 +353,8 @@ impl TestApp {
         std::fs::read_dir(self.objects.path())
             .unwrap()
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| !name.contains('#'))
+            // `#`: object_store's unfinished writes; `.staging`: resumable uploads.
+            .filter(|name| !name.contains('#') && !name.starts_with('.'))
             .collect()
     }
 

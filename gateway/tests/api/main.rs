@@ -12,5 +12,6 @@ mod profile;
 mod rate_limits;
 mod shares;
 mod sign_in;
+mod tus;
 mod upload;
 mod web_ui;

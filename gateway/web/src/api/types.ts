@@ -82,13 +82,15 @@ export interface CreatedApiKey extends ApiKey {
 
 export interface Share {
   id: string;
-  token: string;
-  url: string;
+  /** Only in the answer that created the link: the server keeps just its hash. */
+  token?: string;
+  url?: string;
   expiresAt: string | null;
   maxDownloads: number | null;
   downloads: number;
   hasPassword: boolean;
   createdAt: string;
+  revokedAt: string | null;
 }
 
 export interface NewShare {

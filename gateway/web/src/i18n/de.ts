@@ -220,6 +220,9 @@ const de: Record<MessageKey, string> = {
   'share.revoke': 'Widerrufen',
   'share.revoked': 'Der Link wurde widerrufen',
   'share.revokeFailed': 'Der Link konnte nicht widerrufen werden: {reason}',
+  'share.onlyOnce': 'Jetzt kopieren: Aus Sicherheitsgründen wird der Link nur einmal angezeigt.',
+  'share.createdAt': 'Link erstellt {when}',
+  'share.revokedBadge': 'Widerrufen',
 
   'keys.title': 'API-Schlüssel',
   'keys.intro': 'Mit API-Schlüsseln können Skripte und Programme Flowsvault in deinem Namen nutzen. Behandle sie wie Passwörter.',

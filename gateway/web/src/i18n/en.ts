@@ -219,6 +219,9 @@ const en = {
   'share.revoke': 'Revoke',
   'share.revoked': 'The link was revoked',
   'share.revokeFailed': 'Could not revoke the link: {reason}',
+  'share.onlyOnce': 'Copy it now: for your safety the link is shown only once.',
+  'share.createdAt': 'Link created {when}',
+  'share.revokedBadge': 'Revoked',
 
   'keys.title': 'API keys',
   'keys.intro': 'API keys let scripts and programs use Flowsvault on your behalf. Treat them like passwords.',

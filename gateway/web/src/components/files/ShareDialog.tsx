@@ -7,7 +7,7 @@ import type { NewShare, Share, StoredFile } from '../../api/types';
 import { absoluteUrl, useClipboard } from '../../hooks/useClipboard';
 import { useI18n } from '../../i18n/context';
 import { describeError } from '../../i18n/errors';
-import { formatNumber } from '../../lib/format';
+import { formatDateTime, formatNumber } from '../../lib/format';
 import { Icon } from '../Icon';
 import { Modal } from '../Modal';
 import { Spinner } from '../Spinner';
@@ -76,7 +76,10 @@ export function ShareDialog({ file, onClose }: { file: StoredFile; onClose: () =
     }
   };
 
-  const link = (share: Share) => absoluteUrl(share.url || `/s/${share.token}`);
+  // Only a link just created has its URL: the server keeps no copy of the token.
+  const link = (share: Share) =>
+    share.url ? absoluteUrl(share.url) : share.token ? absoluteUrl(`/s/${share.token}`) : null;
+  const createdLink = created ? link(created) : null;
 
   return (
     <Modal title={t('share.title', { name: file.originalName })} onClose={onClose} testId="share-dialog">
@@ -130,18 +133,19 @@ export function ShareDialog({ file, onClose }: { file: StoredFile; onClose: () =
         </button>
       </form>
 
-      {created && (
+      {createdLink && (
         <div class="reveal" data-testid="share-result">
           <label class="field">
             <span class="field__label">{t('share.newLink')}</span>
             <span class="copy-field">
-              <input class="input input--mono" readOnly value={link(created)} onFocus={(event) => event.currentTarget.select()} data-testid="share-link" />
-              <button type="button" class="button button--primary" onClick={() => void copy(link(created), t('share.copied'))} data-testid="share-copy">
+              <input class="input input--mono" readOnly value={createdLink} onFocus={(event) => event.currentTarget.select()} data-testid="share-link" />
+              <button type="button" class="button button--primary" onClick={() => void copy(createdLink, t('share.copied'))} data-testid="share-copy">
                 <Icon name="copy" size={18} />
                 {t('common.copy')}
               </button>
             </span>
           </label>
+          <p class="muted">{t('share.onlyOnce')}</p>
         </div>
       )}
 
@@ -154,9 +158,13 @@ export function ShareDialog({ file, onClose }: { file: StoredFile; onClose: () =
           {list.shares.map((share) => (
             <li key={share.id} class="share-item" data-testid="share-item" data-share-id={share.id}>
               <div class="share-item__main">
-                <code class="share-item__url" title={link(share)}>
-                  {link(share)}
-                </code>
+                {link(share) ? (
+                  <code class="share-item__url" title={link(share) ?? undefined}>
+                    {link(share)}
+                  </code>
+                ) : (
+                  <span class="share-item__url">{t('share.createdAt', { when: formatDateTime(share.createdAt, locale) })}</span>
+                )}
                 <div class="share-item__meta">
                   <ExpiryText expiresAt={share.expiresAt} />
                   <span>
@@ -164,6 +172,7 @@ export function ShareDialog({ file, onClose }: { file: StoredFile; onClose: () =
                       ? t('share.downloadsOf', { count: formatNumber(share.downloads, locale), max: formatNumber(share.maxDownloads, locale) })
                       : t('share.downloads', { count: formatNumber(share.downloads, locale) })}
                   </span>
+                  {share.revokedAt && <span class="badge">{t('share.revokedBadge')}</span>}
                   {share.hasPassword && (
                     <span class="badge">
                       <Icon name="lock" size={14} />
@@ -173,19 +182,23 @@ export function ShareDialog({ file, onClose }: { file: StoredFile; onClose: () =
                 </div>
               </div>
               <div class="share-item__actions">
-                <button
-                  type="button"
-                  class="icon-button"
-                  onClick={() => void copy(link(share), t('share.copied'))}
-                  aria-label={t('share.copyLink')}
-                  title={t('share.copyLink')}
-                  data-testid="share-item-copy"
-                >
-                  <Icon name="copy" size={18} />
-                </button>
-                <button type="button" class="button button--ghost button--sm button--danger-text" onClick={() => void revoke(share)} data-testid="share-revoke">
-                  {t('share.revoke')}
-                </button>
+                {link(share) && (
+                  <button
+                    type="button"
+                    class="icon-button"
+                    onClick={() => void copy(link(share) ?? '', t('share.copied'))}
+                    aria-label={t('share.copyLink')}
+                    title={t('share.copyLink')}
+                    data-testid="share-item-copy"
+                  >
+                    <Icon name="copy" size={18} />
+                  </button>
+                )}
+                {!share.revokedAt && (
+                  <button type="button" class="button button--ghost button--sm button--danger-text" onClick={() => void revoke(share)} data-testid="share-revoke">
+                    {t('share.revoke')}
+                  </button>
+                )}
               </div>
             </li>
           ))}

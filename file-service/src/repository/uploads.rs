@@ -1,0 +1,187 @@
+//! Queries on `upload_sessions`: the state of resumable uploads. The file row and its
+//! session are created in one statement; expiry and leases are judged by the database
+//! clock, and only the lease holder may move the offset.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    OptionalExtension, QueryableByName,
+    sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::{FileRecord, FileRepository, FileRow, NewFile};
+use crate::error::FileError;
+
+/// A session with its file, and what the database clock says of it.
+#[derive(Debug, QueryableByName)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct SessionRecord {
+    #[diesel(embed)]
+    pub file: FileRow,
+    #[diesel(sql_type = Bool)]
+    pub file_expired: bool,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub upload_length: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    pub upload_offset: i64,
+    #[diesel(sql_type = Text)]
+    pub metadata: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub session_expires_at: DateTime<Utc>,
+    #[diesel(sql_type = Bool)]
+    pub session_expired: bool,
+    #[diesel(sql_type = Bool)]
+    pub leased_by_other: bool,
+}
+
+impl SessionRecord {
+    pub fn file_record(&self) -> FileRecord {
+        FileRecord {
+            metadata: self.file.clone(),
+            expired: self.file_expired,
+        }
+    }
+}
+
+pub struct NewSession<'a> {
+    pub length: Option<i64>,
+    pub metadata: &'a str,
+    pub expires_in_seconds: i64,
+}
+
+/// The select list of a session joined with its file; `$holder` names the caller's
+/// lease so that another holder's live lease can be told.
+const SESSION_SELECT: &str = "SELECT f.*, coalesce(f.expires_at <= now(), false) AS file_expired,
+        u.upload_length, u.upload_offset, u.metadata, u.expires_at AS session_expires_at,
+        u.expires_at <= now() AS session_expired,
+        coalesce(u.lease_until > now() AND u.lease_holder IS DISTINCT FROM $3, false)
+            AS leased_by_other
+    FROM upload_sessions u JOIN file_metadata f ON f.id = u.id
+    WHERE u.id = $1 AND u.user_id = $2";
+
+impl FileRepository {
+    /// The pending file and its session, in one statement.
+    #[tracing::instrument(skip(self, new, session), fields(id = %new.id))]
+    pub async fn insert_resumable(
+        &self,
+        new: NewFile,
+        session: NewSession<'_>,
+    ) -> Result<SessionRecord, FileError> {
+        let mut connection = self.pool.get().await?;
+        diesel::sql_query(
+            "WITH f AS (
+                 INSERT INTO file_metadata
+                     (id, user_id, original_name, file_name, extension, mime_type, duration,
+                      status)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')
+                 RETURNING id, user_id
+             )
+             INSERT INTO upload_sessions (id, user_id, upload_length, metadata, expires_at)
+             SELECT id, user_id, $8, $9, now() + make_interval(secs => $10::double precision)
+             FROM f",
+        )
+        .bind::<SqlUuid, _>(new.id)
+        .bind::<SqlUuid, _>(new.user_id)
+        .bind::<Text, _>(&new.original_name)
+        .bind::<Text, _>(&new.file_name)
+        .bind::<Text, _>(&new.extension)
+        .bind::<Text, _>(&new.mime_type)
+        .bind::<Text, _>(new.duration)
+        .bind::<Nullable<BigInt>, _>(session.length)
+        .bind::<Text, _>(session.metadata)
+        .bind::<BigInt, _>(session.expires_in_seconds)
+        .execute(&mut connection)
+        .await?;
+        self.session(new.user_id, new.id, None)
+            .await?
+            .ok_or(FileError::NotFound)
+    }
+
+    /// The user's session `id` with its file, whatever their state.
+    #[tracing::instrument(skip(self))]
+    pub async fn session(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        holder: Option<Uuid>,
+    ) -> Result<Option<SessionRecord>, FileError> {
+        let mut connection = self.pool.get().await?;
+        let found = diesel::sql_query(SESSION_SELECT)
+            .bind::<SqlUuid, _>(id)
+            .bind::<SqlUuid, _>(user_id)
+            .bind::<Nullable<SqlUuid>, _>(holder)
+            .get_result(&mut connection)
+            .await
+            .optional()?;
+        Ok(found)
+    }
+
+    /// Takes or renews the lease for `holder` unless another holder's lease still runs.
+    /// Returns whether the lease is now `holder`'s.
+    #[tracing::instrument(skip(self))]
+    pub async fn lease(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        holder: Uuid,
+        seconds: i32,
+    ) -> Result<bool, FileError> {
+        let mut connection = self.pool.get().await?;
+        let leased = diesel::sql_query(
+            "UPDATE upload_sessions
+             SET lease_holder = $3, lease_until = now() + make_interval(secs => $4)
+             WHERE id = $1 AND user_id = $2
+               AND (lease_holder IS NULL OR lease_holder = $3 OR lease_until <= now())",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(holder)
+        .bind::<Integer, _>(seconds)
+        .execute(&mut connection)
+        .await?;
+        Ok(leased > 0)
+    }
+
+    /// Moves the offset (and sets a deferred length), only for the lease holder.
+    #[tracing::instrument(skip(self))]
+    pub async fn record_offset(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        holder: Uuid,
+        offset: i64,
+        length: Option<i64>,
+    ) -> Result<bool, FileError> {
+        let mut connection = self.pool.get().await?;
+        let recorded = diesel::sql_query(
+            "UPDATE upload_sessions
+             SET upload_offset = $4, upload_length = coalesce(upload_length, $5)
+             WHERE id = $1 AND user_id = $2 AND lease_holder = $3 AND lease_until > now()",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(holder)
+        .bind::<BigInt, _>(offset)
+        .bind::<Nullable<BigInt>, _>(length)
+        .execute(&mut connection)
+        .await?;
+        Ok(recorded > 0)
+    }
+
+    /// Gives the lease up, if `holder` has it.
+    #[tracing::instrument(skip(self))]
+    pub async fn release(&self, user_id: Uuid, id: Uuid, holder: Uuid) -> Result<(), FileError> {
+        let mut connection = self.pool.get().await?;
+        diesel::sql_query(
+            "UPDATE upload_sessions SET lease_holder = NULL, lease_until = NULL
+             WHERE id = $1 AND user_id = $2 AND lease_holder = $3",
+        )
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<SqlUuid, _>(holder)
+        .execute(&mut connection)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,1099 @@
+//! Resumable uploads: the tus 1.0.0 protocol at `/api/uploads` (API.md "Resumable
+//! uploads"), with the extensions creation, creation-with-upload, creation-defer-length,
+//! termination, expiration and checksum, so that stock clients (tus-js-client, tuspy,
+//! Uppy) work unchanged.
+//!
+//! The upload's id is the file's id: creation records a `pending` file and its session
+//! in file-service, exactly like the intent of `POST /api/upload`. A PATCH takes the
+//! session's lease (one writer at a time, across replicas; a dead writer's lease runs out
+//! in seconds), streams its body to storage-service's staging at the acknowledged offset
+//! and records the new offset, which is only then acknowledged to the client. The
+//! streaming and the recording run in a task of their own, so a client that goes away
+//! mid-body still has the bytes that arrived recorded. The last byte commits the staged
+//! bytes as the object and makes the file active, after the same content check as a
+//! single-request upload.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use base64::Engine;
+use chrono::Utc;
+use flowsvault_proto::{
+    ErrorCode, FileDuration, FileName,
+    files::v1::{
+        BeginResumableRequest, BeginUploadRequest, CompleteUploadRequest, FailUploadRequest,
+        LeaseUploadRequest, RecordUploadOffsetRequest, UploadSession, UploadSessionRequest,
+    },
+    from_timestamp,
+    storage::v1::{
+        AppendHeader, AppendRequest, ByteRange, CommitRequest, GetRequest, StagedRequest,
+        append_request,
+    },
+};
+use futures_util::StreamExt;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{
+    files::{delete_owned, purge_object},
+    openapi::{
+        BadGateway, BadRequest, ChecksumMismatch, Conflict, Forbidden, GatewayTimeout, Gone,
+        Locked, MethodNotAllowed, NotFound, PayloadTooLarge, PreconditionFailed,
+        ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType,
+    },
+    upload::{Pace, require_no_encoding, too_large},
+};
+use crate::{
+    auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState, validation,
+};
+
+pub const TUS_VERSION: &str = "1.0.0";
+const EXTENSIONS: &str =
+    "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum";
+const CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
+const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
+/// How long a PATCH's lease lasts; it is renewed while the body streams.
+const LEASE_SECONDS: u32 = 10;
+/// Bytes looked at to check the content against the extension.
+const SNIFF_BYTES: usize = 4096;
+/// Body chunks on their way to storage at once.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// `OPTIONS`: what this server supports. No authentication.
+#[utoipa::path(
+    options,
+    path = "/api/uploads",
+    tag = "uploads",
+    operation_id = "tusOptions",
+    responses((status = 204, description = "The server's tus capabilities", headers(
+        ("Tus-Resumable" = String, description = "`1.0.0`"),
+        ("Tus-Version" = String, description = "`1.0.0`"),
+        ("Tus-Extension" = String, description = "creation, creation-with-upload, creation-defer-length, termination, expiration, checksum"),
+        ("Tus-Max-Size" = u64, description = "The upload limit in bytes"),
+        ("Tus-Checksum-Algorithm" = String, description = "`sha1,sha256`"),
+    ))),
+)]
+pub async fn options(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header(("Tus-Version", TUS_VERSION))
+        .insert_header(("Tus-Extension", EXTENSIONS))
+        .insert_header(("Tus-Max-Size", state.settings.max_upload_bytes.to_string()))
+        .insert_header(("Tus-Checksum-Algorithm", CHECKSUM_ALGORITHMS))
+        .finish()
+}
+
+/// `OPTIONS` on one upload: the same capabilities.
+#[utoipa::path(
+    options,
+    path = "/api/uploads/{id}",
+    tag = "uploads",
+    operation_id = "tusOptionsOfUpload",
+    params(("id" = String, Path, format = "uuid", description = "The upload's id")),
+    responses((status = 204, description = "The server's tus capabilities")),
+)]
+pub async fn options_of_upload(state: web::Data<AppState>) -> HttpResponse {
+    options(state).await
+}
+
+/// 412 unless the request speaks tus 1.0.0.
+fn require_version(request: &HttpRequest) -> Result<(), ApiError> {
+    let version = request
+        .headers()
+        .get("tus-resumable")
+        .and_then(|value| value.to_str().ok());
+    if version == Some(TUS_VERSION) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::PreconditionFailed,
+        "this server speaks tus 1.0.0 (Tus-Resumable: 1.0.0)",
+    )
+    .with_header(
+        header::HeaderName::from_static("tus-version"),
+        TUS_VERSION.to_owned(),
+    ))
+}
+
+fn header_text<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+}
+
+/// A header that must be a non-negative integer.
+fn number_header(request: &HttpRequest, name: &str) -> Result<Option<u64>, ApiError> {
+    header_text(request, name)
+        .map(|text| {
+            text.parse::<u64>()
+                .map_err(|_| ApiError::invalid(format!("{name} must be a non-negative integer")))
+        })
+        .transpose()
+}
+
+/// `Upload-Metadata`: comma-separated `key base64(value)` pairs, a value may be absent.
+pub fn parse_metadata(header: &str) -> Result<Vec<(String, Option<String>)>, ApiError> {
+    let mut pairs = Vec::new();
+    for item in header
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let mut parts = item.split(' ').filter(|part| !part.is_empty());
+        let key = parts.next().unwrap_or_default();
+        let value = parts.next();
+        if parts.next().is_some() || key.is_empty() || !key.is_ascii() {
+            return Err(ApiError::invalid(format!(
+                "Upload-Metadata item {item:?} is malformed"
+            )));
+        }
+        let value = value
+            .map(|encoded| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(|| {
+                        ApiError::invalid(format!(
+                            "the Upload-Metadata value of {key} is not base64 of UTF-8 text"
+                        ))
+                    })
+            })
+            .transpose()?;
+        if pairs
+            .iter()
+            .any(|(seen, _): &(String, Option<String>)| seen == key)
+        {
+            return Err(ApiError::invalid(format!(
+                "Upload-Metadata names {key} twice"
+            )));
+        }
+        pairs.push((key.to_owned(), value));
+    }
+    Ok(pairs)
+}
+
+fn metadata_value<'a>(pairs: &'a [(String, Option<String>)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(name, _)| name == key)
+        .and_then(|(_, value)| value.as_deref())
+}
+
+/// An HTTP-date (RFC 9110), as `Upload-Expires` carries it.
+fn http_date(timestamp: &prost_types::Timestamp) -> Option<String> {
+    from_timestamp(timestamp).map(|at| at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
+/// The headers every answer about a session carries.
+fn describe(response: &mut actix_web::HttpResponseBuilder, session: &UploadSession) {
+    match session.length {
+        Some(length) => response.insert_header(("Upload-Length", length.to_string())),
+        None => response.insert_header(("Upload-Defer-Length", "1")),
+    };
+    if !session.finished
+        && let Some(expires) = session.expires_at.as_ref().and_then(http_date)
+    {
+        response.insert_header(("Upload-Expires", expires));
+    }
+}
+
+/// `POST /api/uploads`: creates an upload (and, with a body, writes its first bytes).
+#[utoipa::path(
+    post,
+    path = "/api/uploads",
+    tag = "uploads",
+    operation_id = "tusCreate",
+    params(
+        ("Tus-Resumable" = String, Header, description = "`1.0.0`"),
+        ("Upload-Length" = Option<u64>, Header, description = "The upload's size in bytes"),
+        ("Upload-Defer-Length" = Option<String>, Header, description = "`1` when the size is not known yet"),
+        ("Upload-Metadata" = String, Header, description = "`filename` (required), `filetype`, `duration`; values base64"),
+    ),
+    request_body(content = String, content_type = "application/offset+octet-stream",
+        description = "Optional: the first bytes (creation-with-upload)"),
+    security(("apiKey" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "Created", headers(
+            ("Location" = String, description = "`/api/uploads/{id}`; the id is the future file's"),
+            ("Upload-Expires" = String, description = "When an unfinished upload is removed"),
+            ("Upload-Offset" = u64, description = "With a body: the bytes kept"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
+pub async fn create(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    require_version(&request)?;
+    let length = number_header(&request, "upload-length")?;
+    let deferred = header_text(&request, "upload-defer-length");
+    match (length, deferred) {
+        (Some(_), None) | (None, Some("1")) => {}
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "send either Upload-Length or Upload-Defer-Length, not both",
+            ));
+        }
+        (None, Some(_)) => return Err(ApiError::invalid("Upload-Defer-Length must be 1")),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "Upload-Length (or Upload-Defer-Length: 1) is required",
+            ));
+        }
+    }
+    let limit = state.settings.max_upload_bytes;
+    if length.is_some_and(|length| length > limit) {
+        return Err(too_large(limit));
+    }
+    let metadata_header = header_text(&request, "upload-metadata").unwrap_or_default();
+    let metadata = parse_metadata(metadata_header)?;
+    let original = metadata_value(&metadata, "filename")
+        .ok_or_else(|| ApiError::invalid("Upload-Metadata must carry the filename"))?;
+    let name = FileName::sanitize(original)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidFileName, error.to_string()))?;
+    validation::check_extension(&state.settings.allowed_extensions, &name.extension())?;
+    let duration = match metadata_value(&metadata, "duration") {
+        Some(text) => text
+            .parse::<FileDuration>()
+            .map_err(|error| ApiError::new(ErrorCode::InvalidDuration, error.to_string()))?,
+        None => state.settings.default_duration,
+    };
+    let mime_type = mime_guess::from_ext(&name.extension())
+        .first_raw()
+        .unwrap_or("application/octet-stream");
+    let mut files = state.backends.files.clone();
+    let session = files
+        .begin_resumable(state.backends.request(
+            BeginResumableRequest {
+                upload: Some(BeginUploadRequest {
+                    user_id: principal.user_id.clone(),
+                    original_name: name.as_str().to_owned(),
+                    mime_type: mime_type.to_owned(),
+                    duration: duration.to_proto() as i32,
+                    idempotency_key: None,
+                }),
+                length,
+                metadata: metadata_header.to_owned(),
+                expires_in_seconds: state.settings.tus_expiry_secs,
+            },
+            &request_id,
+        ))
+        .await?
+        .into_inner();
+    let file = session
+        .file
+        .clone()
+        .ok_or_else(|| ApiError::new(ErrorCode::UpstreamFailed, "file-service sent no file"))?;
+    tracing::info!(id = %file.id, ?length, "resumable upload created");
+    let location = format!("/api/uploads/{}", file.id);
+    let has_body = header_text(&request, "content-type") == Some(OFFSET_CONTENT_TYPE);
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, location));
+    if has_body {
+        // creation-with-upload: the body is the first PATCH.
+        let written = write(
+            &request,
+            &state,
+            &principal,
+            &request_id,
+            file.id,
+            0,
+            payload,
+        )
+        .await;
+        let session = match written {
+            Ok(session) => session,
+            Err(error) if error.code() == ErrorCode::ChecksumMismatch => session,
+            Err(error) => return Err(error),
+        };
+        response.insert_header(("Upload-Offset", session.offset.to_string()));
+        describe(&mut response, &session);
+    } else {
+        describe(&mut response, &session);
+    }
+    Ok(response.finish())
+}
+
+fn upload_id(id: web::Path<String>) -> String {
+    id.into_inner()
+}
+
+async fn session_of(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &RequestId,
+    id: &str,
+) -> Result<UploadSession, ApiError> {
+    let mut files = state.backends.files.clone();
+    let session = files
+        .get_upload_session(state.backends.request(
+            UploadSessionRequest {
+                user_id: principal.user_id.clone(),
+                id: id.to_owned(),
+            },
+            request_id,
+        ))
+        .await?
+        .into_inner();
+    if session.expired {
+        return Err(ApiError::new(
+            ErrorCode::UploadExpired,
+            "the upload expired before it was finished",
+        ));
+    }
+    Ok(session)
+}
+
+/// `HEAD /api/uploads/{id}`: how far the upload is.
+#[utoipa::path(
+    head,
+    path = "/api/uploads/{id}",
+    tag = "uploads",
+    operation_id = "tusHead",
+    params(("id" = String, Path, format = "uuid", description = "The upload's id")),
+    security(("apiKey" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The upload's state", headers(
+            ("Upload-Offset" = u64), ("Upload-Length" = u64), ("Upload-Metadata" = String),
+            ("Upload-Expires" = String), ("Cache-Control" = String, description = "`no-store`"),
+        )),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 410, response = Gone),
+        (status = 412, response = PreconditionFailed),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
+pub async fn head(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_version(&request)?;
+    let session = session_of(&state, &principal, &request_id, &upload_id(id)).await?;
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header(("Upload-Offset", session.offset.to_string()))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if !session.metadata.is_empty() {
+        response.insert_header(("Upload-Metadata", session.metadata.clone()));
+    }
+    describe(&mut response, &session);
+    Ok(response.finish())
+}
+
+/// `PATCH /api/uploads/{id}`: bytes at `Upload-Offset`. Acknowledged bytes (the 204's
+/// `Upload-Offset`) survive any restart; a body cut off keeps what arrived.
+#[utoipa::path(
+    patch,
+    path = "/api/uploads/{id}",
+    tag = "uploads",
+    operation_id = "tusPatch",
+    params(
+        ("id" = String, Path, format = "uuid", description = "The upload's id"),
+        ("Upload-Offset" = u64, Header, description = "Where the body starts; must be the upload's offset"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`sha1|sha256 <base64 digest>` of the body"),
+    ),
+    request_body(content = String, content_type = "application/offset+octet-stream"),
+    security(("apiKey" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Written", headers(("Upload-Offset" = u64))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 410, response = Gone),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 423, response = Locked),
+        (status = 460, response = ChecksumMismatch),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
+pub async fn patch(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    require_version(&request)?;
+    if header_text(&request, "content-type") != Some(OFFSET_CONTENT_TYPE) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("a PATCH body must be {OFFSET_CONTENT_TYPE}"),
+        ));
+    }
+    let offset = number_header(&request, "upload-offset")?
+        .ok_or_else(|| ApiError::invalid("Upload-Offset is required"))?;
+    let session = write(
+        &request,
+        &state,
+        &principal,
+        &request_id,
+        upload_id(id),
+        offset,
+        payload,
+    )
+    .await?;
+    let mut response = HttpResponse::NoContent();
+    response.insert_header(("Upload-Offset", session.offset.to_string()));
+    describe(&mut response, &session);
+    Ok(response.finish())
+}
+
+/// A checksum the client asked for: `Upload-Checksum: <algorithm> <base64 digest>`.
+enum Checksum {
+    Sha1(Sha1, Vec<u8>),
+    Sha256(Sha256, Vec<u8>),
+}
+
+impl Checksum {
+    fn parse(request: &HttpRequest) -> Result<Option<Self>, ApiError> {
+        let Some(text) = header_text(request, "upload-checksum") else {
+            return Ok(None);
+        };
+        let (algorithm, encoded) = text
+            .split_once(' ')
+            .ok_or_else(|| ApiError::invalid("Upload-Checksum must be `<algorithm> <base64>`"))?;
+        let expected = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| ApiError::invalid("the Upload-Checksum digest is not base64"))?;
+        match algorithm {
+            "sha1" => Ok(Some(Self::Sha1(Sha1::new(), expected))),
+            "sha256" => Ok(Some(Self::Sha256(Sha256::new(), expected))),
+            other => Err(ApiError::invalid(format!(
+                "Upload-Checksum algorithm {other} is not supported ({CHECKSUM_ALGORITHMS})"
+            ))),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Sha1(hasher, _) => hasher.update(bytes),
+            Self::Sha256(hasher, _) => hasher.update(bytes),
+        }
+    }
+
+    fn matches(self) -> bool {
+        match self {
+            Self::Sha1(hasher, expected) => hasher.finalize().as_slice() == expected,
+            Self::Sha256(hasher, expected) => hasher.finalize().as_slice() == expected,
+        }
+    }
+}
+
+/// What the body loop saw.
+struct Received {
+    /// Bytes of the body passed on to storage.
+    sent: u64,
+    /// Why the body was not taken whole, if it was not.
+    failure: Option<ApiError>,
+    checksum_ok: bool,
+}
+
+/// Writes a PATCH (or creation-with-upload) body at `offset` and returns the session as
+/// recorded afterwards.
+async fn write(
+    request: &HttpRequest,
+    state: &web::Data<AppState>,
+    principal: &Principal,
+    request_id: &RequestId,
+    id: String,
+    offset: u64,
+    mut payload: web::Payload,
+) -> Result<UploadSession, ApiError> {
+    require_no_encoding(request)?;
+    let mut checksum = Checksum::parse(request)?;
+    let new_length = number_header(request, "upload-length")?;
+    let holder = uuid::Uuid::new_v4().to_string();
+    let mut files = state.backends.files.clone();
+    let session = files
+        .lease_upload_session(state.backends.request(
+            LeaseUploadRequest {
+                user_id: principal.user_id.clone(),
+                id: id.clone(),
+                holder: holder.clone(),
+                lease_seconds: LEASE_SECONDS,
+            },
+            request_id,
+        ))
+        .await?
+        .into_inner();
+    let lease = Lease {
+        state: state.clone(),
+        request_id: request_id.clone(),
+        user_id: principal.user_id.clone(),
+        id: id.clone(),
+        holder: holder.clone(),
+    };
+    if session.offset != offset {
+        lease.release().await;
+        return Err(ApiError::new(
+            ErrorCode::OffsetMismatch,
+            format!("the upload is at offset {}, not {offset}", session.offset),
+        )
+        .with_header(
+            header::HeaderName::from_static("upload-offset"),
+            session.offset.to_string(),
+        ));
+    }
+    let file = session
+        .file
+        .clone()
+        .ok_or_else(|| ApiError::new(ErrorCode::UpstreamFailed, "file-service sent no file"))?;
+    let length = match (session.length, new_length) {
+        (Some(known), Some(sent)) if known != sent => {
+            lease.release().await;
+            return Err(ApiError::invalid(format!(
+                "Upload-Length is {known} already"
+            )));
+        }
+        (Some(known), _) => Some(known),
+        (None, sent) => sent,
+    };
+    let limit = state.settings.max_upload_bytes;
+    if length.is_some_and(|length| length > limit) {
+        lease.release().await;
+        return Err(too_large(limit));
+    }
+    if length.is_some_and(|length| length < offset) {
+        lease.release().await;
+        return Err(ApiError::invalid(format!(
+            "Upload-Length cannot be less than the offset {offset}"
+        )));
+    }
+    if session.finished {
+        lease.release().await;
+        return Ok(session);
+    }
+    // Bytes this request may add: up to the length, or the limit while it is deferred.
+    let room = length.unwrap_or(limit) - offset;
+
+    // The storage side runs on its own: whatever happens to this request, the bytes that
+    // reached storage are recorded and the lease released.
+    let (sender, receiver) = mpsc::channel::<AppendRequest>(CHUNKS_IN_FLIGHT);
+    let (done, outcome) = oneshot::channel();
+    let (verdict_sender, verdict) = oneshot::channel();
+    let writer = Writer {
+        lease,
+        key: file.file_name.clone(),
+        length,
+        verdict,
+        checksum_requested: checksum.is_some(),
+    };
+    actix_web::rt::spawn(async move {
+        let result = writer.run(receiver).await;
+        let _ = done.send(result);
+    });
+
+    let header = AppendRequest {
+        message: Some(append_request::Message::Header(AppendHeader {
+            key: file.file_name.clone(),
+            offset,
+        })),
+    };
+    let mut received = Received {
+        sent: 0,
+        failure: None,
+        checksum_ok: true,
+    };
+    let mut head = Vec::new();
+    let mut sniffed = offset > 0;
+    if sender.send(header).await.is_ok() {
+        let mut pace = Pace::new(&state.settings.pace);
+        loop {
+            let chunk = match pace.next_from(&mut payload, body_error).await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(error) => {
+                    received.failure = Some(error);
+                    break;
+                }
+            };
+            let allowed = usize::try_from(room - received.sent).unwrap_or(usize::MAX);
+            let overflow = chunk.len() > allowed;
+            let chunk = if overflow {
+                chunk.slice(..allowed)
+            } else {
+                chunk
+            };
+            if let Some(checksum) = checksum.as_mut() {
+                checksum.update(&chunk);
+            }
+            if !sniffed {
+                let wanted = SNIFF_BYTES - head.len();
+                head.extend_from_slice(&chunk[..chunk.len().min(wanted)]);
+            }
+            received.sent += chunk.len() as u64;
+            let message = AppendRequest {
+                message: Some(append_request::Message::Chunk(chunk)),
+            };
+            if sender.send(message).await.is_err() {
+                break;
+            }
+            if overflow {
+                received.failure = Some(ApiError::new(
+                    ErrorCode::FileTooLarge,
+                    "the body goes past Upload-Length (or the upload limit); the bytes within it were kept",
+                ));
+                break;
+            }
+            // Content that does not match its extension is refused as soon as it shows.
+            if !sniffed && (head.len() >= SNIFF_BYTES || received.sent >= room) {
+                sniffed = true;
+                if let Err(error) = validation::sniff(&file.extension, &head) {
+                    received.failure = Some(error);
+                    break;
+                }
+            }
+        }
+    }
+    let content_refused = received
+        .failure
+        .as_ref()
+        .is_some_and(|failure| failure.code() == ErrorCode::ContentMismatch);
+    if let Some(checksum) = checksum {
+        // A body cut short cannot be checked: it is discarded like a wrong one.
+        received.checksum_ok = received.failure.is_none() && checksum.matches();
+    }
+    // Closing the channel ends the append; the verdict tells the writer whether to record
+    // the new offset (a refused checksum leaves it where it was, and the next append
+    // drops those bytes).
+    drop(sender);
+    let _ = verdict_sender.send(received.checksum_ok && !content_refused);
+    let (session, committed) = outcome
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::UpstreamFailed, "the upload task ended early"))??;
+    if content_refused {
+        fail(state, principal, request_id, &file.id, &file.file_name).await;
+    }
+    if !received.checksum_ok {
+        return Err(ApiError::new(
+            ErrorCode::ChecksumMismatch,
+            "the body does not match Upload-Checksum; it was discarded",
+        ));
+    }
+    // The last byte is in (even when more were sent than allowed): finish first.
+    let session = if committed {
+        finish(state, principal, request_id, &session).await?
+    } else {
+        session
+    };
+    match received.failure {
+        Some(failure) => Err(failure),
+        None => Ok(session),
+    }
+}
+
+fn body_error(error: actix_web::error::PayloadError) -> ApiError {
+    ApiError::invalid(format!("the body could not be read: {error}"))
+}
+
+/// A PATCH's hold on its upload.
+struct Lease {
+    state: web::Data<AppState>,
+    request_id: RequestId,
+    user_id: String,
+    id: String,
+    holder: String,
+}
+
+impl Lease {
+    fn request(&self) -> LeaseUploadRequest {
+        LeaseUploadRequest {
+            user_id: self.user_id.clone(),
+            id: self.id.clone(),
+            holder: self.holder.clone(),
+            lease_seconds: LEASE_SECONDS,
+        }
+    }
+
+    async fn renew(&self) -> Result<(), ApiError> {
+        let mut files = self.state.backends.files.clone();
+        files
+            .lease_upload_session(
+                self.state
+                    .backends
+                    .request(self.request(), &self.request_id),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn release(&self) {
+        let mut files = self.state.backends.files.clone();
+        let released = files
+            .release_upload_session(
+                self.state
+                    .backends
+                    .request(self.request(), &self.request_id),
+            )
+            .await;
+        if let Err(status) = released {
+            tracing::warn!(%status, "releasing the upload's lease failed; it runs out by itself");
+        }
+    }
+}
+
+/// The storage side of one PATCH.
+struct Writer {
+    lease: Lease,
+    key: String,
+    length: Option<u64>,
+    /// Whether the bytes are to be kept, once the body has ended.
+    verdict: oneshot::Receiver<bool>,
+    checksum_requested: bool,
+}
+
+impl Writer {
+    /// Streams to storage until the channel closes, records the new offset, commits the
+    /// object when the last byte is in, and releases the lease. Returns the session and
+    /// whether the upload is now complete.
+    async fn run(
+        mut self,
+        receiver: mpsc::Receiver<AppendRequest>,
+    ) -> Result<(UploadSession, bool), ApiError> {
+        let outcome = self.append_and_record(receiver).await;
+        self.lease.release().await;
+        outcome
+    }
+
+    async fn append_and_record(
+        &mut self,
+        receiver: mpsc::Receiver<AppendRequest>,
+    ) -> Result<(UploadSession, bool), ApiError> {
+        let state = &self.lease.state;
+        let mut storage = state.backends.storage.clone();
+        let append = storage.append(
+            state
+                .backends
+                .stream_request(ReceiverStream::new(receiver), &self.lease.request_id),
+        );
+        tokio::pin!(append);
+        // Renew the lease while the body streams.
+        let mut renewals = tokio::time::interval(Duration::from_secs(u64::from(LEASE_SECONDS) / 3));
+        renewals.tick().await;
+        let appended = loop {
+            tokio::select! {
+                appended = &mut append => break appended,
+                _ = renewals.tick() => {
+                    if let Err(error) = self.lease.renew().await {
+                        tracing::warn!(?error, "renewing the upload's lease failed");
+                    }
+                }
+            }
+        };
+        let staged = match appended {
+            Ok(response) => response.into_inner().length,
+            // The stream broke; storage kept (and synced) what arrived: ask how much.
+            Err(status) => {
+                tracing::info!(%status, "append ended early");
+                state
+                    .backends
+                    .storage
+                    .clone()
+                    .staged(state.backends.request(
+                        StagedRequest {
+                            key: self.key.clone(),
+                        },
+                        &self.lease.request_id,
+                    ))
+                    .await?
+                    .into_inner()
+                    .length
+            }
+        };
+        // Without a verdict the request is gone: its bytes are kept, unless they came
+        // with a checksum that can no longer be checked.
+        let keep = (&mut self.verdict)
+            .await
+            .unwrap_or(!self.checksum_requested);
+        let mut files = state.backends.files.clone();
+        if !keep {
+            let session = files
+                .get_upload_session(state.backends.request(
+                    UploadSessionRequest {
+                        user_id: self.lease.user_id.clone(),
+                        id: self.lease.id.clone(),
+                    },
+                    &self.lease.request_id,
+                ))
+                .await?
+                .into_inner();
+            return Ok((session, false));
+        }
+        let session = files
+            .record_upload_offset(state.backends.request(
+                RecordUploadOffsetRequest {
+                    user_id: self.lease.user_id.clone(),
+                    id: self.lease.id.clone(),
+                    holder: self.lease.holder.clone(),
+                    offset: staged,
+                    length: self.length,
+                },
+                &self.lease.request_id,
+            ))
+            .await?
+            .into_inner();
+        let complete = session.length == Some(session.offset);
+        Ok((session, complete))
+    }
+}
+
+/// The last byte is in: the staged bytes become the object, the content is checked, and
+/// the file becomes active. A file whose content does not match is failed and removed.
+async fn finish(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &RequestId,
+    session: &UploadSession,
+) -> Result<UploadSession, ApiError> {
+    let file = session
+        .file
+        .clone()
+        .ok_or_else(|| ApiError::new(ErrorCode::UpstreamFailed, "file-service sent no file"))?;
+    let length = session.offset;
+    let mut storage = state.backends.storage.clone();
+    let stored = storage
+        .commit(
+            state.backends.request(
+                CommitRequest {
+                    key: file.file_name.clone(),
+                    content_type: file.mime_type.clone(),
+                    metadata: [
+                        ("originalName".to_owned(), file.original_name.clone()),
+                        ("userId".to_owned(), principal.user_id.clone()),
+                    ]
+                    .into(),
+                    length,
+                },
+                request_id,
+            ),
+        )
+        .await?
+        .into_inner();
+    let head = read_head(state, request_id, &file.file_name, length).await?;
+    if let Err(error) = validation::sniff(&file.extension, &head) {
+        fail(state, principal, request_id, &file.id, &file.file_name).await;
+        return Err(error);
+    }
+    let mut files = state.backends.files.clone();
+    files
+        .complete_upload(state.backends.request(
+            CompleteUploadRequest {
+                user_id: principal.user_id.clone(),
+                id: file.id.clone(),
+                size: stored.size,
+                sha256: stored.sha256,
+                duration: file.duration,
+            },
+            request_id,
+        ))
+        .await?;
+    tracing::info!(id = %file.id, size = stored.size, "resumable upload finished");
+    let mut finished = session.clone();
+    finished.finished = true;
+    Ok(finished)
+}
+
+/// The first bytes of a stored object, for the content check.
+async fn read_head(
+    state: &AppState,
+    request_id: &RequestId,
+    key: &str,
+    length: u64,
+) -> Result<Vec<u8>, ApiError> {
+    let end = length.min(SNIFF_BYTES as u64);
+    if end == 0 {
+        return Ok(Vec::new());
+    }
+    let mut storage = state.backends.storage.clone();
+    let mut chunks = storage
+        .get(state.backends.stream_request(
+            GetRequest {
+                key: key.to_owned(),
+                range: Some(ByteRange { start: 0, end }),
+            },
+            request_id,
+        ))
+        .await?
+        .into_inner();
+    let mut head = Vec::new();
+    while let Some(message) = chunks.next().await {
+        head.extend_from_slice(&message?.chunk);
+    }
+    Ok(head)
+}
+
+/// Ends an upload for good: the row failed, the bytes gone (staged or committed).
+async fn fail(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &RequestId,
+    id: &str,
+    key: &str,
+) {
+    let mut files = state.backends.files.clone();
+    let failed = files
+        .fail_upload(state.backends.request(
+            FailUploadRequest {
+                user_id: principal.user_id.clone(),
+                id: id.to_owned(),
+            },
+            request_id,
+        ))
+        .await;
+    if let Err(status) = failed {
+        tracing::warn!(%status, "failing the upload failed; the janitor will");
+        return;
+    }
+    purge_object(state, request_id, id, key).await;
+}
+
+/// `DELETE /api/uploads/{id}` (termination): an unfinished upload and its bytes are gone;
+/// a finished one is deleted like its file.
+#[utoipa::path(
+    delete,
+    path = "/api/uploads/{id}",
+    tag = "uploads",
+    operation_id = "tusTerminate",
+    params(("id" = String, Path, format = "uuid", description = "The upload's id")),
+    security(("apiKey" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Terminated"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
+pub async fn terminate(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_version(&request)?;
+    let id = upload_id(id);
+    let session = {
+        let mut files = state.backends.files.clone();
+        files
+            .get_upload_session(state.backends.request(
+                UploadSessionRequest {
+                    user_id: principal.user_id.clone(),
+                    id: id.clone(),
+                },
+                &request_id,
+            ))
+            .await?
+            .into_inner()
+    };
+    let file = session
+        .file
+        .ok_or_else(|| ApiError::new(ErrorCode::UpstreamFailed, "file-service sent no file"))?;
+    if session.finished {
+        delete_owned(&state, &principal, &request_id, id).await?;
+    } else {
+        fail(&state, &principal, &request_id, &file.id, &file.file_name).await;
+    }
+    tracing::info!(id = %file.id, at = %Utc::now(), "resumable upload terminated");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/uploads/{id}` with `X-HTTP-Method-Override` (clients behind proxies that
+/// only pass GET and POST).
+#[utoipa::path(
+    post,
+    path = "/api/uploads/{id}",
+    tag = "uploads",
+    operation_id = "tusOverride",
+    params(
+        ("id" = String, Path, format = "uuid", description = "The upload's id"),
+        ("X-HTTP-Method-Override" = String, Header, description = "`PATCH` or `DELETE`"),
+    ),
+    security(("apiKey" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "As the overridden method"),
+        (status = 401, response = Unauthorized),
+        (status = 405, response = MethodNotAllowed),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = BadGateway),
+        (status = 503, response = ServiceUnavailable),
+        (status = 504, response = GatewayTimeout),
+    ),
+)]
+pub async fn overridden(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    principal: Principal,
+    request_id: RequestId,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    match header_text(&request, "x-http-method-override") {
+        Some(method) if method.eq_ignore_ascii_case("PATCH") => {
+            patch(request, state, principal, request_id, id, payload).await
+        }
+        Some(method) if method.eq_ignore_ascii_case("DELETE") => {
+            terminate(request, state, principal, request_id, id).await
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "POST on an upload needs X-HTTP-Method-Override: PATCH or DELETE",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_pairs_are_decoded() {
+        let pairs =
+            parse_metadata("filename d29ybGRfZG9taW5hdGlvbi5wbmc=,is_confidential, duration N2Q=")
+                .unwrap();
+        assert_eq!(
+            metadata_value(&pairs, "filename"),
+            Some("world_domination.png")
+        );
+        assert_eq!(metadata_value(&pairs, "duration"), Some("7d"));
+        assert_eq!(pairs[1], ("is_confidential".to_owned(), None));
+        assert!(parse_metadata("filename !!!").is_err());
+        assert!(parse_metadata("a YQ==,a Yg==").is_err());
+        assert!(parse_metadata("a YQ== extra").is_err());
+        assert!(parse_metadata("").unwrap().is_empty());
+    }
+}

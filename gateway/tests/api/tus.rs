@@ -1,0 +1,572 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "helpers of tests fail the test they serve; clippy sees only #[test] bodies"
+)]
+
+//! The tus 1.0.0 endpoint, case by case (modelled on tusd's handler tests), with real
+//! services behind it.
+
+use base64::Engine;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use reqwest::{Method, StatusCode, header};
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+
+use crate::helpers::{TestApp, png_bytes, problem, sha256_hex, spawn_app};
+
+fn encode(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+struct Tus<'a> {
+    app: &'a TestApp,
+    key: String,
+}
+
+impl<'a> Tus<'a> {
+    async fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            key: app.api_key("tus@example.com").await,
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.app
+            .client
+            .request(method, self.app.url(path))
+            .bearer_auth(&self.key)
+            .header("Tus-Resumable", "1.0.0")
+    }
+
+    /// Creates an upload of `length` bytes named `name`; returns its path.
+    async fn create(&self, name: &str, length: u64) -> String {
+        let response = self
+            .request(Method::POST, "/api/uploads")
+            .header("Upload-Length", length.to_string())
+            .header(
+                "Upload-Metadata",
+                format!("filename {},duration {}", encode(name), encode("1d")),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()["tus-resumable"], "1.0.0");
+        assert!(response.headers().contains_key("upload-expires"));
+        response.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn patch(&self, path: &str, offset: u64, body: Vec<u8>) -> reqwest::Response {
+        self.request(Method::PATCH, path)
+            .header("Upload-Offset", offset.to_string())
+            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn offset(&self, path: &str) -> (StatusCode, Option<u64>) {
+        let response = self.request(Method::HEAD, path).send().await.unwrap();
+        let offset = response
+            .headers()
+            .get("upload-offset")
+            .map(|value| value.to_str().unwrap().parse().unwrap());
+        (response.status(), offset)
+    }
+}
+
+fn offset_of(response: &reqwest::Response) -> u64 {
+    response.headers()["upload-offset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn execute(app: &TestApp, sql: &str) {
+    let mut connection = AsyncPgConnection::establish(&app.files_database_url)
+        .await
+        .unwrap();
+    diesel::sql_query(sql)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+}
+
+fn staged_files(app: &TestApp) -> usize {
+    std::fs::read_dir(app.objects.path().join(".staging")).map_or(0, |entries| entries.count())
+}
+
+#[tokio::test]
+async fn options_tell_the_capabilities_without_authentication() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/uploads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let headers = response.headers();
+    assert_eq!(headers["tus-resumable"], "1.0.0");
+    assert_eq!(headers["tus-version"], "1.0.0");
+    let extensions = headers["tus-extension"].to_str().unwrap();
+    for extension in [
+        "creation",
+        "creation-with-upload",
+        "creation-defer-length",
+        "termination",
+        "expiration",
+        "checksum",
+    ] {
+        assert!(
+            extensions.split(',').any(|item| item == extension),
+            "{extension}"
+        );
+    }
+    assert_eq!(headers["tus-max-size"], (100 * 1024 * 1024).to_string());
+    assert_eq!(headers["tus-checksum-algorithm"], "sha1,sha256");
+}
+
+#[tokio::test]
+async fn an_upload_in_two_patches_becomes_the_file_with_its_id() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let bytes = png_bytes(20_000, 5);
+    let path = tus.create("two parts.png", bytes.len() as u64).await;
+    let id = path.rsplit('/').next().unwrap().to_owned();
+
+    let head = tus.request(Method::HEAD, &path).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["upload-offset"], "0");
+    assert_eq!(head.headers()["upload-length"], bytes.len().to_string());
+    assert_eq!(head.headers()[header::CACHE_CONTROL], "no-store");
+    assert!(
+        head.headers()["upload-metadata"]
+            .to_str()
+            .unwrap()
+            .contains(&encode("two parts.png"))
+    );
+    // Not a file yet.
+    assert_eq!(
+        app.get(&tus.key, &format!("/api/files/{id}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let first = tus.patch(&path, 0, bytes[..12_345].to_vec()).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&first), 12_345);
+    assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(12_345)));
+    let last = tus.patch(&path, 12_345, bytes[12_345..].to_vec()).await;
+    assert_eq!(last.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&last), bytes.len() as u64);
+
+    let file: Value = app
+        .get(&tus.key, &format!("/api/files/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(file["status"], "active");
+    assert_eq!(file["size"], bytes.len());
+    assert_eq!(file["duration"], "1d");
+    assert_eq!(file["sha256"], sha256_hex(&bytes));
+    let downloaded = app
+        .get(&tus.key, &format!("/api/download/{id}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&downloaded), sha256_hex(&bytes));
+    assert_eq!(staged_files(&app), 0, "nothing is left in staging");
+    // HEAD on a finished upload says it is complete.
+    assert_eq!(
+        tus.offset(&path).await,
+        (StatusCode::OK, Some(bytes.len() as u64))
+    );
+}
+
+#[tokio::test]
+async fn protocol_errors_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let path = tus.create("notes.txt", 10).await;
+
+    let no_version = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&tus.key)
+        .header("Upload-Offset", "0")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_version.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(no_version.headers()["tus-version"], "1.0.0");
+
+    let mismatch = tus.patch(&path, 3, b"hello".to_vec()).await;
+    assert_eq!(mismatch.status(), StatusCode::CONFLICT);
+    assert_eq!(problem(mismatch).await["code"], "offset_mismatch");
+    let negative = tus
+        .request(Method::PATCH, &path)
+        .header("Upload-Offset", "-1")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(negative.status(), StatusCode::BAD_REQUEST);
+    let wrong_type = tus
+        .request(Method::PATCH, &path)
+        .header("Upload-Offset", "0")
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(0)));
+
+    // Past Upload-Length: 413, and only the bytes within it are kept.
+    let overflow = tus.patch(&path, 0, b"0123456789abcdef".to_vec()).await;
+    assert_eq!(overflow.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(10)));
+    let id = path.rsplit('/').next().unwrap();
+    let kept = app
+        .get(&tus.key, &format!("/api/download/{id}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(kept.as_ref(), b"0123456789");
+
+    // A PATCH to a finished upload at its end changes nothing.
+    let finished = tus.patch(&path, 10, Vec::new()).await;
+    assert_eq!(finished.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&finished), 10);
+
+    // Creation needs a length and a name; the length is capped.
+    let nameless = tus
+        .request(Method::POST, "/api/uploads")
+        .header("Upload-Length", "5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nameless.status(), StatusCode::BAD_REQUEST);
+    let lengthless = tus
+        .request(Method::POST, "/api/uploads")
+        .header("Upload-Metadata", format!("filename {}", encode("a.txt")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lengthless.status(), StatusCode::BAD_REQUEST);
+    let huge = tus
+        .request(Method::POST, "/api/uploads")
+        .header("Upload-Length", (200 * 1024 * 1024).to_string())
+        .header("Upload-Metadata", format!("filename {}", encode("a.txt")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let not_allowed = tus
+        .request(Method::POST, "/api/uploads")
+        .header("Upload-Length", "5")
+        .header("Upload-Metadata", format!("filename {}", encode("run.exe")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_allowed.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Someone else's upload does not exist.
+    let stranger = app.api_key("stranger@example.com").await;
+    let other = app
+        .client
+        .head(app.url(&path))
+        .bearer_auth(&stranger)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_chunk_that_fails_its_checksum_is_discarded_with_460() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let path = tus.create("sum.txt", 10).await;
+    let digest =
+        |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(Sha1::digest(bytes));
+    let checked = |offset: u64, body: &'static [u8], sum: String| {
+        tus.request(Method::PATCH, &path)
+            .header("Upload-Offset", offset.to_string())
+            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+            .header("Upload-Checksum", format!("sha1 {sum}"))
+            .body(body)
+            .send()
+    };
+    let wrong = checked(0, b"hello", digest(b"jello")).await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 460);
+    assert_eq!(problem(wrong).await["code"], "checksum_mismatch");
+    assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(0)));
+    let right = checked(0, b"hello", digest(b"hello")).await.unwrap();
+    assert_eq!(right.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&right), 5);
+    let unknown = tus
+        .request(Method::PATCH, &path)
+        .header("Upload-Offset", "5")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .header("Upload-Checksum", "md5 abc=")
+        .body("world")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_expired_upload_is_410_and_a_terminated_one_404() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let expiring = tus.create("late.txt", 10).await;
+    assert_eq!(
+        tus.patch(&expiring, 0, b"hello".to_vec()).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let id = expiring.rsplit('/').next().unwrap();
+    execute(
+        &app,
+        &format!("UPDATE upload_sessions SET expires_at = now() WHERE id = '{id}'"),
+    )
+    .await;
+    assert_eq!(tus.offset(&expiring).await.0, StatusCode::GONE);
+    let late = tus.patch(&expiring, 5, b"world".to_vec()).await;
+    assert_eq!(late.status(), StatusCode::GONE);
+    assert_eq!(problem(late).await["code"], "upload_expired");
+
+    let terminated = tus.create("gone.txt", 10).await;
+    assert_eq!(
+        tus.patch(&terminated, 0, b"hello".to_vec()).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let staged_before = staged_files(&app);
+    let deleted = tus
+        .request(Method::DELETE, &terminated)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(tus.offset(&terminated).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        tus.patch(&terminated, 5, b"world".to_vec()).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        staged_files(&app),
+        staged_before - 1,
+        "its staged bytes are removed"
+    );
+}
+
+#[tokio::test]
+async fn content_that_does_not_match_its_extension_ends_the_upload() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let path = tus.create("photo.png", 100).await;
+    let refused = tus
+        .patch(
+            &path,
+            0,
+            [b"<html><script>".as_slice(), &[b' '; 86]].concat(),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(problem(refused).await["code"], "content_mismatch");
+    assert_eq!(tus.offset(&path).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(staged_files(&app), 0);
+    assert_eq!(app.rows_with_status("active").await, 0);
+}
+
+#[tokio::test]
+async fn creation_with_upload_and_a_deferred_length() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let created = tus
+        .request(Method::POST, "/api/uploads")
+        .header("Upload-Defer-Length", "1")
+        .header(
+            "Upload-Metadata",
+            format!("filename {}", encode("later.txt")),
+        )
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body("first ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(offset_of(&created), 6);
+    assert_eq!(created.headers()["upload-defer-length"], "1");
+    let path = created.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let last = tus
+        .request(Method::PATCH, &path)
+        .header("Upload-Offset", "6")
+        .header("Upload-Length", "12")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body("second")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&last), 12);
+    let id = path.rsplit('/').next().unwrap();
+    let body = app
+        .get(&tus.key, &format!("/api/download/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "first second");
+}
+
+#[tokio::test]
+async fn two_writers_through_two_replicas_never_interleave() {
+    let app = spawn_app().await;
+    let replica = app.spawn_replica().await;
+    let tus = Tus::new(&app).await;
+    let path = tus.create("race.txt", 2_000_000).await;
+    // A slow writer holds the upload's lease while its body trickles in.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let slow = tus
+        .request(Method::PATCH, &path)
+        .header("Upload-Offset", "0")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body(reqwest::Body::wrap_stream(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        ))
+        .send();
+    let slow = tokio::spawn(slow);
+    sender.send(Ok(vec![b'a'; 100_000])).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let other = app
+        .client
+        .patch(format!("{replica}{path}"))
+        .bearer_auth(&tus.key)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", "0")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body(vec![b'b'; 1_000_000])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        [StatusCode::LOCKED, StatusCode::CONFLICT].contains(&other.status()),
+        "{}",
+        other.status()
+    );
+    for _ in 0..19 {
+        sender.send(Ok(vec![b'a'; 100_000])).await.unwrap();
+    }
+    drop(sender);
+    let slow = slow.await.unwrap().unwrap();
+    assert_eq!(slow.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&slow), 2_000_000);
+    let id = path.rsplit('/').next().unwrap();
+    let body = app
+        .get(&tus.key, &format!("/api/download/{id}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(body.iter().all(|byte| *byte == b'a') && body.len() == 2_000_000);
+}
+
+#[tokio::test]
+async fn a_body_cut_off_keeps_the_bytes_that_arrived() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let path = tus.create("cut.txt", 1_000_000).await;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let patch = tus
+        .request(Method::PATCH, &path)
+        .header("Upload-Offset", "0")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body(reqwest::Body::wrap_stream(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        ))
+        .send();
+    let patch = tokio::spawn(patch);
+    for _ in 0..3 {
+        sender.send(Ok(vec![b'x'; 100_000])).await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The client's connection breaks mid-body.
+    sender
+        .send(Err(std::io::Error::other("cut")))
+        .await
+        .unwrap();
+    let _ = patch.await.unwrap();
+    let kept = tus
+        .app
+        .eventually(|| async {
+            tus.offset(&path)
+                .await
+                .1
+                .is_some_and(|offset| offset == 300_000)
+        })
+        .await;
+    assert!(kept, "offset is {:?}", tus.offset(&path).await);
+    let resumed = tus.patch(&path, 300_000, vec![b'y'; 700_000]).await;
+    assert_eq!(resumed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&resumed), 1_000_000);
+}
+
+#[tokio::test]
+async fn acknowledged_bytes_survive_a_restart_of_storage_and_gateway() {
+    let mut app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let bytes = png_bytes(3_000_000, 11);
+    let path = tus.create("big.png", bytes.len() as u64).await;
+    let first = tus.patch(&path, 0, bytes[..1_234_567].to_vec()).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    let key = tus.key.clone();
+    drop(tus);
+
+    app.storage.restart().await;
+    // A new gateway (the old one keeps nothing the new one needs).
+    let gateway = app.spawn_replica().await;
+    let resume = |method: Method| {
+        app.client
+            .request(method, format!("{gateway}{path}"))
+            .bearer_auth(&key)
+            .header("Tus-Resumable", "1.0.0")
+    };
+    let head = resume(Method::HEAD).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["upload-offset"], "1234567");
+    let rest = resume(Method::PATCH)
+        .header("Upload-Offset", "1234567")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body(bytes[1_234_567..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    let id = path.rsplit('/').next().unwrap();
+    let stored = app
+        .get(&key, &format!("/api/download/{id}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
+}
