@@ -5,7 +5,8 @@
 # to a plain `cp` of the same file on the same disk, measured in the same run. Then the
 # cost of authentication: requests per second and latency of an API-key `GET /api/files`
 # with wrk, on a gateway with its verified-key cache and on a second gateway with the
-# cache off, side by side, with the CPU time auth-service spent during each.
+# cache off, side by side, with the CPU time auth-service spent during each. And the same
+# file as a resumable upload with the stock tus-js-client, next to the POST upload.
 #
 # Settings: FLOWSVAULT_BENCH_MIB (file size, default 1024), FLOWSVAULT_BENCH_PORT (first
 # of five consecutive free ports, default 58080), FLOWSVAULT_BENCH_DIR (scratch space,
@@ -164,6 +165,34 @@ printf '| upload (curl -F → gateway → storage-service → disk) | %s | %s |\
 printf '| download (disk → storage-service → gateway → curl) | %s | %s |\n' \
     "$(mib_per_s "$bytes" "$start_download" "$end_download")" "$copy_rate"
 printf '\nsha256 %s matched after upload and download.\n' "$expected"
+
+# --- the same file as a resumable (tus) upload, 50 MiB per PATCH ----------------------
+tus_env="$(bash "$FV_ROOT/deploy/local/tus/tus.sh" env)" || fv_die "the tus clients could not be installed"
+eval "$tus_env"
+for service in gateway storage-service; do
+    pid_var="pid_${service//-/_}"
+    # Writing 5 resets the peak (VmHWM) to the current RSS.
+    echo 5 >"/proc/${!pid_var}/clear_refs" 2>/dev/null || true
+    before[$service]="$(rss_kib "${!pid_var}")"
+done
+start_tus="$(now)"
+"$FLOWSVAULT_TUS_NODE" --endpoint "$base/api/uploads" --key "$key" --file "$work/input.bin" \
+    --metadata filename=bench-tus.txt --chunk-size $((50 * 1024 * 1024)) \
+    --url-storage "$work/tus-urls.json" >"$work/tus.json" || fv_die "the tus upload failed: $(cat "$work/tus.json")"
+end_tus="$(now)"
+tus_id="$(sed -n 's#.*"url":"[^"]*/api/uploads/\([^"]*\)".*#\1#p' "$work/tus.json")"
+curl -fsS -H "Authorization: Bearer $key" "$base/api/files/$tus_id" | grep -q "\"sha256\":\"$expected\"" ||
+    fv_die "the tus upload stored other bytes"
+printf '\n| transfer | MiB/s | `POST /api/upload` in the same run (MiB/s) |\n|---|---|---|\n'
+printf '| tus upload, tus-js-client, 50 MiB PATCHes (staged, then committed) | %s | %s |\n' \
+    "$(mib_per_s "$bytes" "$start_tus" "$end_tus")" "$(mib_per_s "$bytes" "$start_upload" "$end_upload")"
+printf '\n| service | RSS before the tus upload (MiB) | peak during it (MiB) | file (MiB) |\n|---|---|---|---|\n'
+for service in gateway storage-service; do
+    pid_var="pid_${service//-/_}"
+    printf '| %s | %.1f | %.1f | %s |\n' "$service" \
+        "$(awk -v k="${before[$service]}" 'BEGIN {print k / 1024}')" \
+        "$(awk -v k="$(hwm_kib "${!pid_var}")" 'BEGIN {print k / 1024}')" "$size_mib"
+done
 
 # --- authentication: cached vs uncached API keys, same stack, same run ---------------
 auth_secs="${FLOWSVAULT_BENCH_AUTH_SECS:-10}"

@@ -41,6 +41,11 @@ oidc_env="$(bash "$here/oidc.sh" env)" || fv_die "no OpenID provider for the tes
 eval "$oidc_env"
 fv_say "FLOWSVAULT_TEST_OIDC_ISSUER=$FLOWSVAULT_TEST_OIDC_ISSUER"
 
+step "Stock tus clients (tus-js-client, tuspy)"
+tus_env="$(bash "$here/tus/tus.sh" env)" || fv_die "the tus clients could not be installed (see above)"
+eval "$tus_env"
+fv_say "FLOWSVAULT_TUS_NODE=$FLOWSVAULT_TUS_NODE FLOWSVAULT_TUS_PYTHON=$FLOWSVAULT_TUS_PYTHON"
+
 step "Web UI: npm ci, typecheck, build, unit tests"
 bash "$here/web.sh" test
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use base64::Engine;
+use bytes::Bytes;
 use chrono::Utc;
 use flowsvault_proto::{
     ErrorCode, FileDuration, FileName,
@@ -306,7 +307,13 @@ pub async fn create(
     let has_body = header_text(&request, "content-type") == Some(OFFSET_CONTENT_TYPE);
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, location));
-    if has_body {
+    if length == Some(0) && !has_body {
+        // Clients send no PATCH for an empty file: it is finished here.
+        let empty = futures_util::stream::empty();
+        let session = write(&request, &state, &principal, &request_id, file.id, 0, empty).await?;
+        response.insert_header(("Upload-Offset", session.offset.to_string()));
+        describe(&mut response, &session);
+    } else if has_body {
         // creation-with-upload: the body is the first PATCH.
         let written = write(
             &request,
@@ -527,7 +534,7 @@ async fn write(
     request_id: &RequestId,
     id: String,
     offset: u64,
-    mut payload: web::Payload,
+    mut payload: impl futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
 ) -> Result<UploadSession, ApiError> {
     require_no_encoding(request)?;
     let mut checksum = Checksum::parse(request)?;
@@ -555,13 +562,10 @@ async fn write(
     };
     if session.offset != offset {
         lease.release().await;
+        // No Upload-Offset header here: some clients read it whatever the status.
         return Err(ApiError::new(
             ErrorCode::OffsetMismatch,
             format!("the upload is at offset {}, not {offset}", session.offset),
-        )
-        .with_header(
-            header::HeaderName::from_static("upload-offset"),
-            session.offset.to_string(),
         ));
     }
     let file = session

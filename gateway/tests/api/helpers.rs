@@ -66,9 +66,20 @@ impl KillableStorage {
                 listen_addr: format!("127.0.0.1:{port}"),
                 ..flowsvault_storage_service::config::Config::local_on_any_port(root)
             };
-            let application = flowsvault_storage_service::startup::Application::build(config)
-                .await
-                .unwrap();
+            // After a kill the old listener may take a moment to close: retry the port.
+            let mut attempts = 0;
+            let application = loop {
+                match flowsvault_storage_service::startup::Application::build(config.clone()).await
+                {
+                    Ok(application) => break application,
+                    Err(error) if attempts < 100 && port != 0 => {
+                        attempts += 1;
+                        tracing::debug!(%error, "storage-service cannot start yet");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    Err(error) => panic!("starting storage-service: {error:#}"),
+                }
+            };
             port_sender.send(application.port()).unwrap();
             application.run_until_stopped(pending()).await.unwrap();
         });

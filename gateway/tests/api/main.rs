@@ -13,5 +13,6 @@ mod rate_limits;
 mod shares;
 mod sign_in;
 mod tus;
+mod tus_clients;
 mod upload;
 mod web_ui;
