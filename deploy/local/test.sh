@@ -97,3 +97,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test --workspace --locked"
 cargo test --workspace --locked
+
+step "Browser tests: the web UI in headless Chromium (Playwright) against the real services"
+bash "$here/e2e.sh"

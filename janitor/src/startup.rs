@@ -36,6 +36,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // A schedule that does not parse stops the start, not the first pass.
+        config.schedule()?;
         let janitor = Janitor::new(
             grpc::channel(&config.files_url)?,
             grpc::channel(&config.storage_url)?,
@@ -63,20 +65,17 @@ impl Application {
         &self.janitor
     }
 
-    /// Serves health and runs a pass every interval until `shutdown` resolves. A pass in
+    /// Serves health and runs a pass on the schedule until `shutdown` resolves. A pass in
     /// progress at shutdown is dropped; its claims lapse and the next pass redoes them.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let janitor = self.janitor;
-        let interval = self.config.interval();
+        let when = self.config.schedule()?;
         let scheduled = janitor.clone();
         let schedule = async move {
-            // The first pass waits one interval too, so it does not race the start of
-            // the services it calls.
-            let mut ticks =
-                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first pass waits for its time too, so it does not race the start of the
+            // services it calls. A pass that overruns its next time is not run twice.
             loop {
-                ticks.tick().await;
+                tokio::time::sleep(when.wait_from(chrono::Utc::now())).await;
                 if let Err(status) = scheduled.run_pass().await {
                     tracing::warn!(%status, "janitor pass failed");
                 }

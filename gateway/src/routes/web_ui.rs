@@ -23,22 +23,19 @@ pub const UI_POLICY: &str = "default-src 'self'; img-src 'self' data: blob: http
     frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
     frame-ancestors 'none'";
 
-/// The built UI, found at start-up.
+/// The built UI, found at start-up. Its files are read from disk on each request, so a
+/// rebuild is served at once.
 #[derive(Debug)]
 pub struct WebUi {
     root: PathBuf,
-    index: Bytes,
 }
 
 impl WebUi {
     /// The UI in `dir`, or `None` (logged) when it has no `index.html`.
     pub fn load(dir: &str) -> Option<Self> {
         let root = std::fs::canonicalize(dir).ok()?;
-        match std::fs::read(root.join("index.html")) {
-            Ok(index) => Some(Self {
-                root,
-                index: Bytes::from(index),
-            }),
+        match std::fs::metadata(root.join("index.html")) {
+            Ok(_) => Some(Self { root }),
             Err(error) => {
                 tracing::warn!(dir, %error, "no web UI to serve (build it with `npm run build` in gateway/web)");
                 None
@@ -99,11 +96,18 @@ pub async fn fallback(
         );
         return Ok(response);
     }
+    // A missing asset is missing, not a page.
+    if path.starts_with("/assets/") {
+        return super::not_found(request).await;
+    }
+    let index = tokio::fs::read(ui.root.join("index.html"))
+        .await
+        .map_err(|_| ApiError::not_found())?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::CONTENT_SECURITY_POLICY, UI_POLICY))
-        .body(ui.index.clone()))
+        .body(Bytes::from(index)))
 }
 
 #[cfg(test)]

@@ -178,6 +178,7 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
             listen_addr: "127.0.0.1:0".into(),
             files_url: format!("http://127.0.0.1:{files_port}"),
             storage_url: format!("http://127.0.0.1:{}", storage.port),
+            schedule: "*/5 * * * *".into(),
             interval_secs: 24 * 3600,
             stale_upload_secs: 6 * 3600,
             batch: 100,

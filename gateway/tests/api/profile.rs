@@ -212,3 +212,69 @@ async fn deleting_the_account_leaves_no_row_and_no_object() {
     );
     assert_eq!(app.get(&other, "/api/files").await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_interrupted_account_deletion_finishes_when_retried() {
+    let mut app = spawn_app().await;
+    let (browser, _) = app.sign_in().await;
+    let key = app.api_key("alice@example.test").await;
+    for index in 0..3 {
+        let uploaded = app
+            .upload(&key, &format!("f{index}.png"), png_bytes(1_000, index))
+            .await;
+        assert_eq!(uploaded.status(), StatusCode::CREATED);
+    }
+    // Storage goes down: the deletion stops part-way, with an error and no harm done.
+    app.storage.kill();
+    let interrupted = browser
+        .delete(app.url("/api/profile/delete"))
+        .header("Origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        interrupted.status().is_server_error(),
+        "{}",
+        interrupted.status()
+    );
+    assert_eq!(
+        browser
+            .get(app.url("/api/profile"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK,
+        "the account still works, so the deletion can be asked for again"
+    );
+
+    app.storage.restart().await;
+    let retried = browser
+        .delete(app.url("/api/profile/delete"))
+        .header("Origin", &app.address)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), StatusCode::NO_CONTENT);
+    assert!(
+        app.stored_objects().is_empty(),
+        "{:?}",
+        app.stored_objects()
+    );
+    assert_eq!(
+        count(
+            &app.files_database_url,
+            "SELECT count(*) AS count FROM file_metadata"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app.auth_database_url,
+            "SELECT count(*) AS count FROM users"
+        )
+        .await,
+        0
+    );
+}

@@ -241,7 +241,7 @@ const de: Record<MessageKey, string> = {
   'keys.reveal.valueLabel': 'API-Schlüssel {name}',
   'keys.reveal.copied': 'API-Schlüssel kopiert',
   'keys.reveal.usage': 'Sende ihn mit jeder Anfrage:',
-  'keys.reveal.header': 'Authorization: Bearer {prefix}…',
+  'keys.reveal.header': 'Authorization: Bearer fv_{prefix}_…',
   'keys.reveal.done': 'Ich habe ihn gespeichert',
   'keys.list.title': 'Deine Schlüssel',
   'keys.list.loading': 'Schlüssel werden geladen …',

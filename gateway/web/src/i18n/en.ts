@@ -240,7 +240,7 @@ const en = {
   'keys.reveal.valueLabel': 'API key {name}',
   'keys.reveal.copied': 'API key copied',
   'keys.reveal.usage': 'Send it with every request:',
-  'keys.reveal.header': 'Authorization: Bearer {prefix}…',
+  'keys.reveal.header': 'Authorization: Bearer fv_{prefix}_…',
   'keys.reveal.done': 'I have stored it',
   'keys.list.title': 'Your keys',
   'keys.list.loading': 'Loading keys…',
