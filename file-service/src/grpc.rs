@@ -467,12 +467,12 @@ impl FileService for FileApi {
         }
         if !self
             .files
-            .record_offset(user_id, id, holder, offset, length)
+            .record_offset(user_id, id, holder, offset, length, request.release)
             .await?
         {
             return Err(FileError::UploadLocked.into());
         }
-        let session = self.live_session(user_id, id, Some(holder)).await?;
+        let session = self.live_session(user_id, id, None).await?;
         Ok(Response::new(session_to_proto(session)))
     }
 

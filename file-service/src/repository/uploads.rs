@@ -143,7 +143,8 @@ impl FileRepository {
         Ok(leased > 0)
     }
 
-    /// Moves the offset (and sets a deferred length), only for the lease holder.
+    /// Moves the offset (and sets a deferred length), only for the lease holder; with
+    /// `release`, the lease goes in the same statement.
     #[tracing::instrument(skip(self))]
     pub async fn record_offset(
         &self,
@@ -152,11 +153,14 @@ impl FileRepository {
         holder: Uuid,
         offset: i64,
         length: Option<i64>,
+        release: bool,
     ) -> Result<bool, FileError> {
         let mut connection = self.pool.get().await?;
         let recorded = diesel::sql_query(
             "UPDATE upload_sessions
-             SET upload_offset = $4, upload_length = coalesce(upload_length, $5)
+             SET upload_offset = $4, upload_length = coalesce(upload_length, $5),
+                 lease_holder = CASE WHEN $6 THEN NULL ELSE lease_holder END,
+                 lease_until = CASE WHEN $6 THEN NULL ELSE lease_until END
              WHERE id = $1 AND user_id = $2 AND lease_holder = $3 AND lease_until > now()",
         )
         .bind::<SqlUuid, _>(id)
@@ -164,6 +168,7 @@ impl FileRepository {
         .bind::<SqlUuid, _>(holder)
         .bind::<BigInt, _>(offset)
         .bind::<Nullable<BigInt>, _>(length)
+        .bind::<Bool, _>(release)
         .execute(&mut connection)
         .await?;
         Ok(recorded > 0)

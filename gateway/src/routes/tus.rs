@@ -605,6 +605,7 @@ async fn write(
     let (sender, receiver) = mpsc::channel::<AppendRequest>(CHUNKS_IN_FLIGHT);
     let (done, outcome) = oneshot::channel();
     let (verdict_sender, verdict) = oneshot::channel();
+    let commit_lease = lease.clone();
     let writer = Writer {
         lease,
         key: file.file_name.clone(),
@@ -706,7 +707,9 @@ async fn write(
     }
     // The last byte is in (even when more were sent than allowed): finish first.
     let session = if committed {
-        finish(state, principal, request_id, &session).await?
+        let finished = finish(state, principal, request_id, &session).await;
+        commit_lease.release().await;
+        finished?
     } else {
         session
     };
@@ -721,6 +724,7 @@ fn body_error(error: actix_web::error::PayloadError) -> ApiError {
 }
 
 /// A PATCH's hold on its upload.
+#[derive(Clone)]
 struct Lease {
     state: web::Data<AppState>,
     request_id: RequestId,
@@ -785,7 +789,11 @@ impl Writer {
         receiver: mpsc::Receiver<AppendRequest>,
     ) -> Result<(UploadSession, bool), ApiError> {
         let outcome = self.append_and_record(receiver).await;
-        self.lease.release().await;
+        // A complete upload keeps its lease until it is committed (then the request lets
+        // it go, or it runs out); any other outcome has released it already, or does now.
+        if !matches!(outcome, Ok((_, true))) {
+            self.lease.release().await;
+        }
         outcome
     }
 
@@ -861,6 +869,9 @@ impl Writer {
                     holder: self.lease.holder.clone(),
                     offset: staged,
                     length: self.length,
+                    // Released with the recording, unless the last byte is in: the commit
+                    // still needs it.
+                    release: self.length != Some(staged),
                 },
                 &self.lease.request_id,
             ))

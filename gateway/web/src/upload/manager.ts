@@ -69,6 +69,8 @@ const nextId = () => `u${Date.now().toString(36)}${(counter++).toString(36)}`;
 export class UploadManager {
   private items: UploadItem[] = [];
   private readonly runtime = new Map<string, Runtime>();
+  /** Upload URLs being terminated after a cancel. */
+  private readonly cancelling = new Set<string>();
   private readonly listeners = new Set<() => void>();
   private readonly emitThrottled = throttle(() => this.emit(), PROGRESS_INTERVAL_MS);
 
@@ -153,7 +155,16 @@ export class UploadManager {
     const runtime = this.runtime.get(id);
     if (runtime) {
       this.clearTimer(runtime);
-      void runtime.upload?.abort(true).catch(() => undefined);
+      // Until tus-js-client has terminated it and dropped its stored entry, the upload must
+      // not look like one interrupted in an earlier visit.
+      const url = runtime.upload?.url ?? null;
+      if (url) this.cancelling.add(url);
+      void runtime.upload
+        ?.abort(true)
+        .catch(() => undefined)
+        .finally(() => {
+          if (url) this.cancelling.delete(url);
+        });
     }
     this.remove(id);
     this.pump();
@@ -174,9 +185,10 @@ export class UploadManager {
 
   /** Uploads interrupted in an earlier visit that the server may still hold. */
   async interrupted(): Promise<PreviousUpload[]> {
-    const active = new Set(
-      [...this.runtime.values()].map((runtime) => runtime.upload?.url).filter((url): url is string => !!url),
-    );
+    const active = new Set([
+      ...[...this.runtime.values()].map((runtime) => runtime.upload?.url).filter((url): url is string => !!url),
+      ...this.cancelling,
+    ]);
     try {
       const { defaultOptions } = await loadTus();
       const stored = await defaultOptions.urlStorage.findAllUploads();
