@@ -605,7 +605,6 @@ async fn write(
     let (sender, receiver) = mpsc::channel::<AppendRequest>(CHUNKS_IN_FLIGHT);
     let (done, outcome) = oneshot::channel();
     let (verdict_sender, verdict) = oneshot::channel();
-    let commit_lease = lease.clone();
     let writer = Writer {
         lease,
         key: file.file_name.clone(),
@@ -693,11 +692,18 @@ async fn write(
     // drops those bytes).
     drop(sender);
     let _ = verdict_sender.send(received.checksum_ok && !content_refused);
-    let (session, committed) = outcome
+    let (session, _finished) = outcome
         .await
         .map_err(|_| ApiError::new(ErrorCode::UpstreamFailed, "the upload task ended early"))??;
     if content_refused {
-        fail(state, principal, request_id, &file.id, &file.file_name).await;
+        fail(
+            state,
+            &principal.user_id,
+            request_id,
+            &file.id,
+            &file.file_name,
+        )
+        .await;
     }
     if !received.checksum_ok {
         return Err(ApiError::new(
@@ -705,14 +711,8 @@ async fn write(
             "the body does not match Upload-Checksum; it was discarded",
         ));
     }
-    // The last byte is in (even when more were sent than allowed): finish first.
-    let session = if committed {
-        let finished = finish(state, principal, request_id, &session).await;
-        commit_lease.release().await;
-        finished?
-    } else {
-        session
-    };
+    // When the last byte was in, the writer has committed the file already (even when
+    // more bytes were sent than allowed).
     match received.failure {
         Some(failure) => Err(failure),
         None => Ok(session),
@@ -782,18 +782,27 @@ struct Writer {
 
 impl Writer {
     /// Streams to storage until the channel closes, records the new offset, commits the
-    /// object when the last byte is in, and releases the lease. Returns the session and
-    /// whether the upload is now complete.
+    /// file when the last byte is in, and releases the lease. Returns the session and
+    /// whether the upload is now finished. It runs on even when the request is gone: an
+    /// upload whose offset reached its length is always committed, so no client ever
+    /// sees a full offset on an upload that stays unfinished.
     async fn run(
         mut self,
         receiver: mpsc::Receiver<AppendRequest>,
     ) -> Result<(UploadSession, bool), ApiError> {
-        let outcome = self.append_and_record(receiver).await;
-        // A complete upload keeps its lease until it is committed (then the request lets
-        // it go, or it runs out); any other outcome has released it already, or does now.
-        if !matches!(outcome, Ok((_, true))) {
-            self.lease.release().await;
-        }
+        let outcome = match self.append_and_record(receiver).await {
+            // The lease was kept through the commit, so no other request commits too.
+            Ok((session, true)) => finish(
+                &self.lease.state,
+                &self.lease.user_id,
+                &self.lease.request_id,
+                &session,
+            )
+            .await
+            .map(|finished| (finished, true)),
+            other => other,
+        };
+        self.lease.release().await;
         outcome
     }
 
@@ -886,7 +895,7 @@ impl Writer {
 /// the file becomes active. A file whose content does not match is failed and removed.
 async fn finish(
     state: &AppState,
-    principal: &Principal,
+    user_id: &str,
     request_id: &RequestId,
     session: &UploadSession,
 ) -> Result<UploadSession, ApiError> {
@@ -904,7 +913,7 @@ async fn finish(
                     content_type: file.mime_type.clone(),
                     metadata: [
                         ("originalName".to_owned(), file.original_name.clone()),
-                        ("userId".to_owned(), principal.user_id.clone()),
+                        ("userId".to_owned(), user_id.to_owned()),
                     ]
                     .into(),
                     length,
@@ -916,14 +925,14 @@ async fn finish(
         .into_inner();
     let head = read_head(state, request_id, &file.file_name, length).await?;
     if let Err(error) = validation::sniff(&file.extension, &head) {
-        fail(state, principal, request_id, &file.id, &file.file_name).await;
+        fail(state, user_id, request_id, &file.id, &file.file_name).await;
         return Err(error);
     }
     let mut files = state.backends.files.clone();
     files
         .complete_upload(state.backends.request(
             CompleteUploadRequest {
-                user_id: principal.user_id.clone(),
+                user_id: user_id.to_owned(),
                 id: file.id.clone(),
                 size: stored.size,
                 sha256: stored.sha256,
@@ -968,18 +977,12 @@ async fn read_head(
 }
 
 /// Ends an upload for good: the row failed, the bytes gone (staged or committed).
-async fn fail(
-    state: &AppState,
-    principal: &Principal,
-    request_id: &RequestId,
-    id: &str,
-    key: &str,
-) {
+async fn fail(state: &AppState, user_id: &str, request_id: &RequestId, id: &str, key: &str) {
     let mut files = state.backends.files.clone();
     let failed = files
         .fail_upload(state.backends.request(
             FailUploadRequest {
-                user_id: principal.user_id.clone(),
+                user_id: user_id.to_owned(),
                 id: id.to_owned(),
             },
             request_id,
@@ -1041,7 +1044,14 @@ pub async fn terminate(
     if session.finished {
         delete_owned(&state, &principal, &request_id, id).await?;
     } else {
-        fail(&state, &principal, &request_id, &file.id, &file.file_name).await;
+        fail(
+            &state,
+            &principal.user_id,
+            &request_id,
+            &file.id,
+            &file.file_name,
+        )
+        .await;
     }
     tracing::info!(id = %file.id, at = %Utc::now(), "resumable upload terminated");
     Ok(HttpResponse::NoContent().finish())
