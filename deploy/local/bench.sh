@@ -6,10 +6,13 @@
 # cost of authentication: requests per second and latency of an API-key `GET /api/files`
 # with wrk, on a gateway with its verified-key cache and on a second gateway with the
 # cache off, side by side, with the CPU time auth-service spent during each. And the same
-# file as a resumable upload with the stock tus-js-client, next to the POST upload.
+# file as a resumable upload with the stock tus-js-client, next to the POST upload. Last,
+# what the gateway's edge adds to a request that does no work of its own (the
+# edge_bench example): nothing, a cached API key, a cached API key plus a rate limit
+# decision in Redis, with wrk -c50.
 #
 # Settings: FLOWSVAULT_BENCH_MIB (file size, default 1024), FLOWSVAULT_BENCH_PORT (first
-# of five consecutive free ports, default 58080), FLOWSVAULT_BENCH_DIR (scratch space,
+# of seven consecutive free ports, default 58080), FLOWSVAULT_BENCH_DIR (scratch space,
 # default a new directory under /var/tmp), FLOWSVAULT_BENCH_AUTH_SECS (seconds of load per
 # auth run, default 10).
 set -euo pipefail
@@ -27,6 +30,7 @@ bin="$target/release"
 
 fv_note "building release binaries"
 cargo build --release --bins --locked >&2
+cargo build --release --locked -p flowsvault-gateway --example edge_bench >&2
 
 server_url="$("$FV_ROOT/deploy/local/postgres.sh" url)"
 run_id="$(date +%s)_$$"
@@ -48,7 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for offset in 0 1 2 3 4; do
+for offset in 0 1 2 3 4 5 6; do
     port=$((first_port + offset))
     if fv_port_open 127.0.0.1 "$port"; then
         fv_die "port $port is in use; set FLOWSVAULT_BENCH_PORT to a free range"
@@ -225,4 +229,66 @@ for run in cached uncached; do
     [[ -z "$non2xx" ]] || fv_die "the $run run got $non2xx non-2xx answers (see $work/wrk-$run.txt)"
     printf '| %s | %s | %s | %s | %s |\n' "$run" "$rps" "$p50" "$p99" \
         "$(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN {printf "%.2f", a - b}')"
+done
+
+# --- the edge: what authentication and rate limiting add to a request -------------------
+# Two edge_bench gateways in front of the same auth-service: one with rate limits off,
+# one limiting the `api` class in Redis (a limit far above what the run sends, so every
+# request is decided and none refused). Three runs on a route that does nothing:
+# without credentials on the first (the baseline), with the cached API key on the
+# first (authentication), with the cached API key on the second (both).
+redis_url="$(bash "$FV_ROOT/deploy/local/redis.sh" url)" || fv_die "no Redis server (see above)"
+edge_port=$((first_port + 5))
+edge_limited_port=$((first_port + 6))
+env FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$edge_port" "${gateway_settings[@]}" \
+    "$bin/examples/edge_bench" >"$work/edge.log" 2>&1 &
+pids+=("$!")
+env FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$edge_limited_port" "${gateway_settings[@]}" \
+    FLOWSVAULT_RATE_LIMIT_API=100000000/1m FLOWSVAULT_REDIS_URL="$redis_url" \
+    FLOWSVAULT_REDIS_PREFIX="fvbench$run_id" "$bin/examples/edge_bench" >"$work/edge-limited.log" 2>&1 &
+pids+=("$!")
+for port in "$edge_port" "$edge_limited_port"; do
+    for _ in $(seq 1 60); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port/api/health" 2>/dev/null && break
+        sleep 0.5
+    done
+    # Warms the verified-key cache (one bcrypt in auth-service).
+    curl -fsS -o /dev/null -H "Authorization: Bearer $key" \
+        "http://127.0.0.1:$port/api/bench/principal" || fv_die "the edge gateway on $port does not answer"
+done
+
+# Microseconds of a wrk latency figure such as 310.00us, 1.20ms or 1.01s.
+micros() {
+    awk -v text="$1" 'BEGIN {
+        value = text + 0
+        if (text ~ /us$/) factor = 1; else if (text ~ /ms$/) factor = 1000; else if (text ~ /s$/) factor = 1000000
+        printf "%.0f", value * factor
+    }'
+}
+printf '\n## The edge: GET /api/bench/*, %s s per run, wrk -t2 -c50 (%s)\n\n' \
+    "$auth_secs" "$(date -u +%Y-%m-%dT%H:%MZ)"
+printf '| run | requests/s | p50 | p99 | added at p50 (µs) | added at p99 (µs) | CPU per request added (µs) |\n'
+printf '|---|---|---|---|---|---|---|\n'
+base_p50=""
+for run in baseline auth auth+ratelimit; do
+    case "$run" in
+        baseline) url="http://127.0.0.1:$edge_port/api/bench/plain"; header=() ;;
+        auth) url="http://127.0.0.1:$edge_port/api/bench/principal"; header=(-H "Authorization: Bearer $key") ;;
+        auth+ratelimit) url="http://127.0.0.1:$edge_limited_port/api/bench/principal"; header=(-H "Authorization: Bearer $key") ;;
+    esac
+    wrk -t2 -c50 -d"${auth_secs}s" --latency "${header[@]}" "$url" >"$work/wrk-edge-$run.txt"
+    non2xx="$(awk '/Non-2xx/ {print $NF}' "$work/wrk-edge-$run.txt")"
+    [[ -z "$non2xx" ]] || fv_die "the edge $run run got $non2xx non-2xx answers (see $work/wrk-edge-$run.txt)"
+    rps="$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk-edge-$run.txt")"
+    p50="$(awk '$1 == "50%" {print $2}' "$work/wrk-edge-$run.txt")"
+    p99="$(awk '$1 == "99%" {print $2}' "$work/wrk-edge-$run.txt")"
+    if [[ -z "$base_p50" ]]; then
+        base_p50="$(micros "$p50")" base_p99="$(micros "$p99")" base_rps="$rps"
+        printf '| %s | %s | %s | %s | | | |\n' "$run" "$rps" "$p50" "$p99"
+    else
+        # Both cores serve the requests: the CPU a request costs is cores / throughput.
+        printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$run" "$rps" "$p50" "$p99" \
+            "$(($(micros "$p50") - base_p50))" "$(($(micros "$p99") - base_p99))" \
+            "$(awk -v cores="$(nproc)" -v r="$rps" -v b="$base_rps" 'BEGIN {printf "%.1f", cores * 1e6 * (1 / r - 1 / b)}')"
+    fi
 done

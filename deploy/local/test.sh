@@ -4,7 +4,8 @@
 #
 # Exports for the tests: FLOWSVAULT_TEST_DATABASE_URL (a server's /postgres database;
 # each test makes its own fv_test_<hex> database there), FLOWSVAULT_TEST_REDIS_URL, the
-# FLOWSVAULT_S3_* settings of the S3 server and FLOWSVAULT_TEST_OIDC_ISSUER.
+# FLOWSVAULT_TEST_REDIS_SERVER (a redis-server binary), the FLOWSVAULT_S3_* settings of
+# the S3 server and FLOWSVAULT_TEST_OIDC_ISSUER.
 set -euo pipefail
 FV_SCRIPT="test.sh"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -30,6 +31,13 @@ step "Redis"
 FLOWSVAULT_TEST_REDIS_URL="$(bash "$here/redis.sh" url)" || fv_die "no Redis server for the tests (see above)"
 export FLOWSVAULT_TEST_REDIS_URL
 fv_say "FLOWSVAULT_TEST_REDIS_URL=$FLOWSVAULT_TEST_REDIS_URL"
+# One test kills and restarts a redis-server of its own (the shared one stays up).
+if ! command -v redis-server >/dev/null 2>&1; then
+    fv_may_install || fv_die "redis-server is not installed (Debian: apt-get install redis-server)"
+    fv_apt_install redis-server || fv_die "installing redis-server failed"
+fi
+FLOWSVAULT_TEST_REDIS_SERVER="$(command -v redis-server)"
+export FLOWSVAULT_TEST_REDIS_SERVER
 
 step "S3-compatible server (SeaweedFS)"
 s3_env="$(bash "$here/s3.sh" env)" || fv_die "no S3 server for the tests (see above)"

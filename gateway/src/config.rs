@@ -138,6 +138,12 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_CRON_SECRET", hide_env_values = true)]
     pub cron_secret: Option<String>,
 
+    /// Bearer token `GET /metrics` requires; also read from the file named by
+    /// FLOWSVAULT_METRICS_TOKEN_FILE. Unset: the metrics are open to anyone who reaches
+    /// the gateway (keep /metrics off the public ingress then).
+    #[arg(long, env = "FLOWSVAULT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// HTTP worker threads; 0 means one per CPU.
     #[arg(long, env = "FLOWSVAULT_GATEWAY_WORKERS", default_value_t = 0)]
     pub workers: usize,
@@ -173,6 +179,17 @@ pub struct Config {
 impl Config {
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_secs(self.upstream_timeout_secs)
+    }
+
+    /// The metrics token, from the setting or its file; an empty value counts as unset.
+    pub fn metrics_token(&self) -> anyhow::Result<Option<String>> {
+        if let Some(token) = self.metrics_token.clone().filter(|token| !token.is_empty()) {
+            return Ok(Some(token));
+        }
+        Ok(
+            flowsvault_kit::config::secret_from_env("FLOWSVAULT_METRICS_TOKEN")?
+                .filter(|token| !token.is_empty()),
+        )
     }
 
     /// The cron secret after its fallbacks; an empty value counts as unset.

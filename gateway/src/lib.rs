@@ -7,6 +7,7 @@ pub mod backends;
 pub mod client_ip;
 pub mod config;
 pub mod content_disposition;
+pub mod metrics;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_id;

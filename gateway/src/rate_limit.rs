@@ -9,7 +9,7 @@ use std::{
     net::IpAddr,
     sync::{
         Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -26,7 +26,11 @@ use flowsvault_proto::ErrorCode;
 use redis::Script;
 use sha2::{Digest, Sha256};
 
-use crate::{problem::ApiError, startup::AppState};
+use crate::{
+    metrics::{DecisionLabels, Outcome, RateLimitMetrics, Store},
+    problem::ApiError,
+    startup::AppState,
+};
 
 /// How long Redis is left alone after it failed, before it is tried again.
 const REDIS_RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -169,9 +173,8 @@ pub struct Limiter {
     memory: Mutex<HashMap<String, MemoryWindow>>,
     /// Identifiers known to be over their limit, refused here until their window resets.
     refused_until: moka::sync::Cache<String, Instant>,
-    /// Decisions taken in memory because Redis was unreachable.
-    pub fallback_decisions: AtomicU64,
     degraded: AtomicBool,
+    metrics: RateLimitMetrics,
 }
 
 const SCRIPT: &str = r"
@@ -205,7 +208,12 @@ return {1, highest, reset, 0}
 ";
 
 impl Limiter {
-    pub fn new(limits: RateLimits, redis_url: Option<&str>, prefix: &str) -> anyhow::Result<Self> {
+    pub fn new(
+        limits: RateLimits,
+        redis_url: Option<&str>,
+        prefix: &str,
+        metrics: RateLimitMetrics,
+    ) -> anyhow::Result<Self> {
         let redis = match redis_url.filter(|url| !url.is_empty()) {
             Some(url) => {
                 let mut config = deadpool_redis::Config::from_url(url);
@@ -221,6 +229,7 @@ impl Limiter {
                 None
             }
         };
+        metrics.redis_up.set(i64::from(redis.is_some()));
         Ok(Self {
             limits,
             prefix: prefix.to_owned(),
@@ -232,8 +241,8 @@ impl Limiter {
                 .max_capacity(MAX_MEMORY_ENTRIES as u64)
                 .time_to_live(Duration::from_secs(24 * 3600))
                 .build(),
-            fallback_decisions: AtomicU64::new(0),
             degraded: AtomicBool::new(false),
+            metrics,
         })
     }
 
@@ -245,10 +254,12 @@ impl Limiter {
             .iter()
             .map(|id| format!("{}:rl:{}:{id}", self.prefix, class.name()))
             .collect();
+        self.probe_redis_if_degraded().await;
         let now = Instant::now();
         for key in &keys {
             if let Some(until) = self.refused_until.get(key) {
                 if until > now {
+                    self.count(Store::Local, false);
                     return Some(Decision {
                         allowed: false,
                         limit: spec.limit,
@@ -260,10 +271,14 @@ impl Limiter {
             }
         }
         let (decision, over) = match self.check_in_redis(spec, &keys).await {
-            Some(result) => result,
+            Some(result) => {
+                self.count(Store::Redis, result.0.allowed);
+                result
+            }
             None => {
-                self.fallback_decisions.fetch_add(1, Ordering::Relaxed);
-                self.check_in_memory(spec, &keys)
+                let result = self.check_in_memory(spec, &keys);
+                self.count(Store::Memory, result.0.allowed);
+                result
             }
         };
         if let Some(index) = over
@@ -306,6 +321,7 @@ impl Limiter {
                 if self.degraded.swap(false, Ordering::Relaxed) {
                     tracing::info!("redis is back: rate limits are shared again");
                 }
+                self.metrics.redis_up.set(1);
                 let allowed = reply[0] == 1;
                 let used = u64::try_from(reply[1]).unwrap_or(0);
                 let reset = Duration::from_millis(u64::try_from(reply[2]).unwrap_or(0));
@@ -331,10 +347,61 @@ impl Limiter {
             Err(error) => {
                 if !self.degraded.swap(true, Ordering::Relaxed) {
                     tracing::warn!(%error, "redis unreachable: rate limits fall back to memory");
+                    self.metrics.redis_fallbacks.inc();
                 }
+                self.metrics.redis_up.set(0);
                 self.mark_redis_failed();
                 None
             }
+        }
+    }
+
+    fn count(&self, store: Store, allowed: bool) {
+        let outcome = if allowed {
+            Outcome::Allowed
+        } else {
+            Outcome::Refused
+        };
+        self.metrics
+            .decisions
+            .get_or_create(&DecisionLabels { store, outcome })
+            .inc();
+    }
+
+    /// While Redis is down, one request per retry interval asks it for a PING, so that
+    /// decisions go back to Redis even when every identifier in sight is refused here.
+    async fn probe_redis_if_degraded(&self) {
+        if !self.degraded.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(pool) = &self.redis else {
+            return;
+        };
+        // Claims this interval's probe: the others see a fresh failure time.
+        {
+            let Ok(mut failed_at) = self.redis_failed_at.lock() else {
+                return;
+            };
+            if failed_at.is_some_and(|at| at.elapsed() < REDIS_RETRY_AFTER) {
+                return;
+            }
+            *failed_at = Some(Instant::now());
+        }
+        let ping = async {
+            let mut connection = pool.get().await.map_err(|error| error.to_string())?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut connection)
+                .await
+                .map_err(|error| error.to_string())
+        };
+        if let Ok(Ok(_)) = tokio::time::timeout(REDIS_TIMEOUT * 2, ping).await {
+            if let Ok(mut failed_at) = self.redis_failed_at.lock() {
+                *failed_at = None;
+            }
+            if self.degraded.swap(false, Ordering::Relaxed) {
+                tracing::info!("redis is back: rate limits are shared again");
+            }
+            self.metrics.redis_up.set(1);
         }
     }
 
@@ -515,6 +582,7 @@ mod tests {
             },
             None,
             "test",
+            RateLimitMetrics::default(),
         )
         .unwrap()
     }

@@ -17,6 +17,7 @@ use crate::{
     backends::Backends,
     client_ip::TrustedProxies,
     config::Config,
+    metrics::{self, Metrics},
     rate_limit::{self, Limiter, RateLimits, RateSpec},
     request_id,
     routes::{self, PaceSettings, WebUi, invalid_input, openapi::OpenApiJson},
@@ -34,6 +35,8 @@ pub struct Settings {
     pub pace: PaceSettings,
     /// SHA-256 of the cron secret; `None` turns the cleanup endpoint off.
     pub cron_secret_digest: Option<[u8; 32]>,
+    /// SHA-256 of the token `/metrics` requires; `None` leaves it open.
+    pub metrics_token_digest: Option<[u8; 32]>,
     pub default_duration: FileDuration,
     /// The one-click development sign-in is offered.
     pub dev_signin: bool,
@@ -51,6 +54,7 @@ pub struct AppState {
     pub site: Site,
     /// The built web UI, when there is one.
     pub web: Option<WebUi>,
+    pub metrics: Metrics,
 }
 
 /// The headers API.md puts on every response. A response that sets its own
@@ -111,6 +115,17 @@ impl Application {
     /// Serves on a listener bound already (tests that must know the port before the
     /// gateway starts); `config.listen_addr` is not used.
     pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        Self::build_with_routes(config, listener, |_| {}).await
+    }
+
+    /// Serves, besides the public API, the routes `extra` adds, behind the same
+    /// middleware (request id, security headers, rate limits). The edge benchmark
+    /// (`examples/edge_bench.rs`) measures authentication and rate limiting with it.
+    pub async fn build_with_routes(
+        config: Config,
+        listener: TcpListener,
+        extra: fn(&mut web::ServiceConfig),
+    ) -> anyhow::Result<Self> {
         let local = listener.local_addr()?;
         let port = local.port();
         if config.dev_signin && !local.ip().is_loopback() {
@@ -137,8 +152,15 @@ impl Application {
         };
         let proxies = TrustedProxies::parse(&config.trusted_proxies)
             .map_err(|error| anyhow::anyhow!("FLOWSVAULT_TRUSTED_PROXIES: {error}"))?;
+        let metrics = Metrics::new();
         let state = web::Data::new(AppState {
-            limiter: Limiter::new(limits, config.redis_url.as_deref(), &config.redis_prefix)?,
+            limiter: Limiter::new(
+                limits,
+                config.redis_url.as_deref(),
+                &config.redis_prefix,
+                metrics.rate_limits.clone(),
+            )?,
+            metrics,
             proxies,
             web: WebUi::load(&config.web_dir),
             site: site.clone(),
@@ -150,6 +172,9 @@ impl Application {
                 cron_secret_digest: config
                     .cron_secret()?
                     .map(|secret| sha2::Sha256::digest(secret.as_bytes()).into()),
+                metrics_token_digest: config
+                    .metrics_token()?
+                    .map(|token| sha2::Sha256::digest(token.as_bytes()).into()),
                 pace: PaceSettings {
                     idle: Duration::from_secs(config.body_idle_timeout_secs.max(1)),
                     min_bytes_per_sec: config.min_upload_bytes_per_sec,
@@ -173,9 +198,11 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|error, _| invalid_input(error)))
                 .app_data(web::JsonConfig::default().error_handler(|error, _| invalid_input(error)))
                 .configure(routes::configure)
+                .configure(extra)
                 .default_service(web::to(routes::web_fallback))
                 .wrap(from_fn(rate_limit::middleware))
                 .wrap(security_headers(&site))
+                .wrap(from_fn(metrics::middleware))
                 .wrap(from_fn(request_id::middleware))
         })
         .listen(listener)?

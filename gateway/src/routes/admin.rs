@@ -26,7 +26,7 @@ pub struct CleanupReport {
 }
 
 /// Compares two secrets in time that does not depend on where they differ.
-fn same_secret(presented: &str, expected: &[u8; 32]) -> bool {
+pub(crate) fn same_secret(presented: &str, expected: &[u8; 32]) -> bool {
     let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
     digest
         .iter()

@@ -1,7 +1,7 @@
 //! HTTP routes of the public API (see API.md), each answering with JSON or a problem
 //! document.
 
-mod admin;
+pub(crate) mod admin;
 mod download;
 mod files;
 mod health;
@@ -29,6 +29,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(resource("/api/health").route(web::get().to(health::health)))
         .service(resource("/api/ready").route(web::get().to(health::ready)))
+        .service(resource("/metrics").route(web::get().to(crate::metrics::metrics)))
         .service(resource("/api/openapi.json").route(web::get().to(openapi::openapi)))
         .service(resource("/api/limits").route(web::get().to(limits::limits)))
         .service(resource("/api/upload").route(web::post().to(upload::upload)))

@@ -6,7 +6,10 @@
 use std::future::pending;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use flowsvault_auth_service::testing::{register_provider, test_issuer};
+use flowsvault_auth_service::{
+    sign_in::ProviderConfig,
+    testing::{register_provider, test_issuer},
+};
 use flowsvault_gateway::config::Config as GatewayConfig;
 use flowsvault_kit::{database::create_test_database, grpc};
 use flowsvault_proto::auth::v1::{
@@ -126,6 +129,19 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut GatewayConfig)) -> TestA
 
 /// The whole stack with storage-service on `backend`.
 pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayConfig)) -> TestApp {
+    spawn_stack(backend, Vec::new(), configure).await
+}
+
+/// The whole stack with sign-in providers besides the local OpenID provider (`local`).
+pub async fn spawn_app_with_providers(providers: Vec<ProviderConfig>) -> TestApp {
+    spawn_stack(Backend::Local, providers, |_| {}).await
+}
+
+async fn spawn_stack(
+    backend: Backend,
+    extra_providers: Vec<ProviderConfig>,
+    configure: impl FnOnce(&mut GatewayConfig),
+) -> TestApp {
     flowsvault_kit::telemetry::init_for_tests();
     let server = test_database_server();
     let auth_database_url = create_test_database(&server, "fv_test").await.unwrap();
@@ -148,7 +164,7 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
             database_url: Some(auth_database_url.clone()),
             database_pool_size: 4,
             provider_ids: Vec::new(),
-            providers: vec![provider],
+            providers: std::iter::once(provider).chain(extra_providers).collect(),
             session_ttl_days: 30,
         },
     )
@@ -213,6 +229,7 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut GatewayC
         rate_limit_share_password: "10000/1m".into(),
         trusted_proxies: String::new(),
         cron_secret: Some("test-cron-secret".into()),
+        metrics_token: None,
         header_timeout_secs: 10,
         body_idle_timeout_secs: 30,
         min_upload_bytes_per_sec: 1024,

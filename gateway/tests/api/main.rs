@@ -4,6 +4,7 @@
 
 mod failures;
 mod files;
+mod github;
 mod health;
 mod helpers;
 mod keys;

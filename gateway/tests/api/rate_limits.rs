@@ -144,3 +144,265 @@ async fn the_spelling_of_bearer_does_not_make_a_new_identifier() {
     }
     assert_eq!(statuses, [200, 200, 429]);
 }
+
+/// A redis-server of the test's own on a free port, so that the test can kill it and
+/// start it again (the shared Redis of the other tests must stay up).
+struct PrivateRedis {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    #[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = Self {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        redis.restart().await;
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    #[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
+    async fn restart(&mut self) {
+        let server = std::env::var("FLOWSVAULT_TEST_REDIS_SERVER")
+            .unwrap_or_else(|_| "redis-server".to_owned());
+        let child = std::process::Command::new(&server)
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("starting {server} (set FLOWSVAULT_TEST_REDIS_SERVER): {error}")
+            });
+        self.child = Some(child);
+        let client = redis::Client::open(self.url()).unwrap();
+        for _ in 0..100 {
+            if let Ok(mut connection) = client.get_multiplexed_async_connection().await
+                && redis::cmd("PING")
+                    .query_async::<String>(&mut connection)
+                    .await
+                    .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("redis-server on port {} did not answer", self.port);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The value of the metric sample `name` (with its labels, if any) at `/metrics`.
+#[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
+async fn metric(app: &crate::helpers::TestApp, name: &str) -> f64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0.0, |value| value.trim().parse().unwrap())
+}
+
+/// Requests from `workers` clients at once until `stop`; the statuses they got.
+fn load(
+    app: &crate::helpers::TestApp,
+    key: &str,
+    workers: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<u16>>> {
+    (0..workers)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = app.url("/api/files");
+            let key = key.to_owned();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let request = client
+                        .get(&url)
+                        .bearer_auth(&key)
+                        .header("x-forwarded-for", "203.0.113.7");
+                    if let Ok(response) = request.send().await {
+                        statuses.push(response.status().as_u16());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                statuses
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn losing_redis_under_load_falls_back_to_memory_and_comes_back_within_10_s() {
+    let mut redis = PrivateRedis::start().await;
+    let limit = 40;
+    let app = spawn_app_with(|config| {
+        config.redis_url = Some(redis.url());
+        config.rate_limit_api = format!("{limit}/1m");
+        // The load comes "through a proxy" from one address, the last request from another.
+        config.trusted_proxies = "127.0.0.1/32".into();
+    })
+    .await;
+    let key = app.api_key("yara@example.com").await;
+    assert_eq!(app.get(&key, "/api/files").await.status(), StatusCode::OK);
+    assert_eq!(
+        metric(&app, "flowsvault_gateway_rate_limit_redis_up").await,
+        1.0
+    );
+    let redis_decisions =
+        r#"flowsvault_gateway_rate_limit_decisions_total{store="redis",outcome="allowed"}"#;
+    assert_eq!(metric(&app, redis_decisions).await, 1.0);
+
+    // Under load from four clients, Redis dies.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers = load(&app, &key, 4, stop.clone());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    redis.kill();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut statuses = Vec::new();
+    for worker in workers {
+        statuses.extend(worker.await.unwrap());
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|status| *status == 200 || *status == 429),
+        "only 200 and 429, never a 5xx: {statuses:?}"
+    );
+    assert!(
+        statuses.contains(&429),
+        "the limit still holds: {statuses:?}"
+    );
+    let allowed_in_memory = metric(
+        &app,
+        r#"flowsvault_gateway_rate_limit_decisions_total{store="memory",outcome="allowed"}"#,
+    )
+    .await;
+    assert!(
+        (1.0..=f64::from(limit)).contains(&allowed_in_memory),
+        "in memory, the replica admits at most the limit: {allowed_in_memory}"
+    );
+    assert_eq!(
+        metric(&app, "flowsvault_gateway_rate_limit_redis_up").await,
+        0.0
+    );
+    assert_eq!(
+        metric(&app, "flowsvault_gateway_rate_limit_redis_fallbacks_total").await,
+        1.0
+    );
+
+    // Redis returns: decisions are taken there again within 10 s.
+    redis.restart().await;
+    let returned = std::time::Instant::now();
+    loop {
+        let status = app.get(&key, "/api/files").await.status();
+        assert!(status == StatusCode::OK || status == StatusCode::TOO_MANY_REQUESTS);
+        if metric(&app, "flowsvault_gateway_rate_limit_redis_up").await == 1.0 {
+            break;
+        }
+        assert!(
+            returned.elapsed() < std::time::Duration::from_secs(10),
+            "the gateway did not go back to Redis within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // The loaded address and key stay refused here until their window ends; a client
+    // that is not over its limit is decided in Redis again.
+    let other_key = app.api_key("yann@example.com").await;
+    let before = metric(&app, redis_decisions).await;
+    let fresh = app
+        .client
+        .get(app.url("/api/files"))
+        .bearer_auth(&other_key)
+        .header("x-forwarded-for", "203.0.113.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), StatusCode::OK);
+    assert_eq!(metric(&app, redis_decisions).await, before + 1.0);
+}
+
+#[tokio::test]
+async fn the_metrics_count_requests_by_route_never_by_path() {
+    let app = spawn_app_with(|_| {}).await;
+    let key = app.api_key("zoe@example.com").await;
+    let missing = format!("/api/files/{}", uuid::Uuid::new_v4());
+    assert_eq!(
+        app.get(&key, &missing).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        header(&response, "content-type").starts_with("application/openmetrics-text"),
+        "{}",
+        header(&response, "content-type")
+    );
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"flowsvault_gateway_http_requests_total{method="GET",route="/api/files/{id}",status="404"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&missing[11..]), "no id in a label: {text}");
+}
+
+#[tokio::test]
+async fn a_metrics_token_keeps_the_metrics_private() {
+    let app = spawn_app_with(|config| config.metrics_token = Some("scrape-secret".into())).await;
+    let anonymous = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(problem(anonymous).await["code"], "unauthenticated");
+    let wrong = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secreT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let scraper = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraper.status(), StatusCode::OK);
+}

@@ -1,6 +1,7 @@
 // Sign-in through the real OpenID provider, the route guards, sign-out, and that accounts
 // are kept apart.
 
+import { initials } from '../src/lib/initials';
 import { Api, createKeyWithSession, env, expect, newUser, signIn, steerSignIn, t, test, useAccount } from './fixtures';
 
 test('the sign-in page offers the configured provider, and the app asks to sign in first', async ({ page }) => {
@@ -31,7 +32,11 @@ test('signing in through the provider returns to the page that was asked for', a
   await expect(page).toHaveURL(`${env.baseURL}/keys`);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(t('keys.title'));
   await expect(page.getByTestId('nav-keys')).toHaveAttribute('aria-current', 'page');
-  await expect(page.getByTestId('user-menu')).toHaveAttribute('aria-label', t('nav.account', { name: user.name }));
+  // No picture: the initials it shows begin its name (WCAG 2.5.3, label in name).
+  await expect(page.getByTestId('user-menu')).toHaveAttribute(
+    'aria-label',
+    t('nav.accountInitials', { initials: initials(user), name: user.name }),
+  );
 
   const session = await page.request.get('/api/auth/session');
   expect(session.status()).toBe(200);

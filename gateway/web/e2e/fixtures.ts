@@ -285,23 +285,7 @@ interface AxeViolation {
  * (data/e2e/axe/*.json, the test's annotations, the summary) but does not fail the run.
  * Delete an entry once its bug is fixed; a new violation, or one of these elsewhere, fails.
  */
-export const KNOWN_A11Y_BUGS: Array<{ rule: string; target: RegExp; bug: string }> = [
-  {
-    rule: 'label-content-name-mismatch',
-    target: /^\.topbar__user$/,
-    bug: 'the header avatar link shows initials that are not part of its aria-label "Account of {name}" (WCAG 2.5.3 label in name)',
-  },
-  {
-    rule: 'color-contrast',
-    target: /\.badge--(active|success)$/,
-    bug: 'the green badges ("Active" API key, "Done" upload), #15803d on #e7f6ec in the light theme, have a contrast of 4.48:1 (needs 4.5:1)',
-  },
-  {
-    rule: 'color-contrast',
-    target: /^\.expiry--soon$/,
-    bug: 'an expiry that is soon, #b45309 on a selected file row (#eef0ff) in the light theme, has a contrast of 4.43:1 (needs 4.5:1)',
-  },
-];
+export const KNOWN_A11Y_BUGS: Array<{ rule: string; target: RegExp; bug: string }> = [];
 
 // axe-core as a function: Playwright sends a function's text with Runtime.callFunctionOn, which
 // the page's strict CSP (no eval) does not stop; the script sets window.axe itself.

@@ -37,15 +37,6 @@ const lines = [];
 lines.push('', '==> e2e summary');
 lines.push(`  ${passed.length} passed, ${failed.length} failed, ${flaky.length} flaky, ${skipped.length} skipped (fixme)`);
 lines.push(`  suite ${suiteSeconds} s, whole run ${totalSeconds} s`);
-if (failed.length > 0) {
-  lines.push('  failed:');
-  for (const { title, test } of failed) {
-    const result = test.results?.[test.results.length - 1];
-    const message = (result?.errors?.[0]?.message ?? result?.error?.message ?? '').replace(/\u001b\[[0-9;]*m/g, '');
-    lines.push(`    ✘ ${title}`);
-    if (message) lines.push(`        ${message.split('\n').filter(Boolean).slice(0, 3).join('\n        ')}`);
-  }
-}
 if (skipped.length > 0) {
   lines.push('  not run (fixme; delete the fixme line once the backend piece exists):');
   for (const { title, test } of skipped) {
@@ -94,6 +85,19 @@ const shotDir = path.join(out, 'screenshots');
 const shots = existsSync(shotDir) ? readdirSync(shotDir).filter((name) => name.endsWith('.png')).sort() : [];
 lines.push(`  screenshots: ${shots.length} in ${shown(shotDir)}`);
 for (let i = 0; i < shots.length; i += 4) lines.push(`    ${shots.slice(i, i + 4).join('  ')}`);
-if (failed.length > 0) lines.push(`  traces and screenshots of failed tests: ${shown(path.join(out, 'results'))}`);
+// Failures and flakes come last: a CI log that keeps only its tail still names them.
+const listed = (heading, entries, mark, attempt) => {
+  if (entries.length === 0) return;
+  lines.push(heading);
+  for (const { title, test } of entries) {
+    const result = attempt(test.results ?? []);
+    const message = (result?.errors?.[0]?.message ?? result?.error?.message ?? '').replace(/\u001b\[[0-9;]*m/g, '');
+    lines.push(`    ${mark} ${title}`);
+    if (message) lines.push(`        ${message.split('\n').filter(Boolean).slice(0, 3).join('\n        ')}`);
+  }
+};
+listed('  flaky (failed, then passed on the retry; fix them):', flaky, '~', (results) => results.find((result) => result.status !== 'passed'));
+listed('  failed:', failed, '✘', (results) => results[results.length - 1]);
+if (failed.length > 0 || flaky.length > 0) lines.push(`  traces and screenshots of failed tests: ${shown(path.join(out, 'results'))}`);
 lines.push(`e2e: ${passed.length + flaky.length} passed, ${failed.length} failed, ${skipped.length} skipped`);
 console.log(lines.join('\n'));

@@ -1,10 +1,5 @@
 import type { User } from '../api/types';
-
-function initials(user: User): string {
-  const source = (user.name ?? '').trim() || user.email;
-  const parts = source.split(/[\s@._-]+/).filter(Boolean);
-  return ((parts[0]?.[0] ?? '') + (parts.length > 1 ? parts[1][0] : '')).toUpperCase() || '?';
-}
+import { initials } from '../lib/initials';
 
 /** The user's picture, or initials on a coloured disc. Decorative: the name is always shown or labelled nearby. */
 export function Avatar({ user, size = 32 }: { user: User; size?: number }) {

@@ -4,6 +4,7 @@ import type { ComponentChildren } from 'preact';
 import { useI18n } from '../i18n/context';
 import { LOCALES, type Locale } from '../i18n/core';
 import { Link, useLocation } from '../hooks/router';
+import { initials } from '../lib/initials';
 import { useApp } from '../state';
 import { Avatar } from './Avatar';
 import { Icon, type IconName } from './Icon';
@@ -16,13 +17,14 @@ const NAV: Array<{ href: string; label: MessageKey; icon: IconName; testId: stri
   { href: '/profile', label: 'nav.profile', icon: 'user', testId: 'nav-profile' },
 ];
 
-export function LanguageSwitch({ testId = 'language-switch' }: { testId?: string }) {
+/** The language choice; compact in toolbars, full size (like the other selects) in a form. */
+export function LanguageSwitch({ testId = 'language-switch', compact = true }: { testId?: string; compact?: boolean }) {
   const { t, locale, setLocale } = useI18n();
   return (
     <label class="language-switch">
       <span class="visually-hidden">{t('language.label')}</span>
       <select
-        class="select select--compact"
+        class={compact ? 'select select--compact' : 'select'}
         value={locale}
         onChange={(event) => setLocale(event.currentTarget.value as Locale)}
         data-testid={testId}
@@ -53,6 +55,10 @@ export function Layout({ children }: { children: ComponentChildren }) {
   const { t } = useI18n();
   const { user, signOut } = useApp();
   const { path } = useLocation();
+  const name = user.name || user.email;
+  // Without a picture the avatar shows initials: they start the link's name too, so that
+  // what is seen is what can be said to a speech input (WCAG 2.5.3, label in name).
+  const accountLabel = user.image ? t('nav.account', { name }) : t('nav.accountInitials', { initials: initials(user), name });
   return (
     <div class="shell">
       <a class="skip-link" href="#main">
@@ -80,7 +86,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           <div class="topbar__tools">
             <LanguageSwitch />
             <ThemeToggle />
-            <Link href="/profile" class="topbar__user" aria-label={t('nav.account', { name: user.name || user.email })} data-testid="user-menu">
+            <Link href="/profile" class="topbar__user" aria-label={accountLabel} data-testid="user-menu">
               <Avatar user={user} size={32} />
             </Link>
             <button type="button" class="icon-button" onClick={() => void signOut()} aria-label={t('auth.signOut')} title={t('auth.signOut')} data-testid="sign-out">

@@ -28,6 +28,7 @@ const de: Record<MessageKey, string> = {
   'nav.keys': 'API-Schlüssel',
   'nav.profile': 'Profil',
   'nav.account': 'Konto von {name}',
+  'nav.accountInitials': '{initials}, Konto von {name}',
 
   'language.label': 'Sprache',
   'language.en': 'English',
@@ -49,6 +50,13 @@ const de: Record<MessageKey, string> = {
   'expiry.in': 'Läuft {when} ab',
   'expiry.expired': 'Abgelaufen',
   'expiry.expiredWhen': 'Abgelaufen {when}',
+
+  'size.kibibyte': '{value} KiB',
+  'size.mebibyte': '{value} MiB',
+  'size.gibibyte': '{value} GiB',
+  'size.tebibyte': '{value} TiB',
+  'size.pebibyte': '{value} PiB',
+  'size.perSecond': '{size}/s',
 
   'errors.generic': 'Etwas ist schiefgegangen. Bitte versuche es erneut.',
   'errors.server': 'Auf dem Server ist ein Problem aufgetreten. Bitte versuche es gleich noch einmal.',

@@ -27,6 +27,7 @@ const en = {
   'nav.keys': 'API keys',
   'nav.profile': 'Profile',
   'nav.account': 'Account of {name}',
+  'nav.accountInitials': '{initials}, account of {name}',
 
   'language.label': 'Language',
   'language.en': 'English',
@@ -48,6 +49,14 @@ const en = {
   'expiry.in': 'Expires {when}',
   'expiry.expired': 'Expired',
   'expiry.expiredWhen': 'Expired {when}',
+
+  // Sizes step by 1024 (src/lib/format.ts), so they carry the binary (IEC) unit symbols.
+  'size.kibibyte': '{value} KiB',
+  'size.mebibyte': '{value} MiB',
+  'size.gibibyte': '{value} GiB',
+  'size.tebibyte': '{value} TiB',
+  'size.pebibyte': '{value} PiB',
+  'size.perSecond': '{size}/s',
 
   'errors.generic': 'Something went wrong. Please try again.',
   'errors.server': 'The server ran into a problem. Please try again in a moment.',

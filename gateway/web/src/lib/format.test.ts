@@ -9,18 +9,30 @@ describe('formatBytes', () => {
     expect(formatBytes(512, 'de')).toBe('512 Byte');
   });
 
-  it('uses binary steps with one decimal below ten', () => {
-    expect(formatBytes(1536, 'en')).toBe('1.5 kB');
-    expect(formatBytes(1536, 'de')).toBe('1,5 kB');
-    expect(formatBytes(15 * 1024, 'en')).toBe('15 kB');
-    expect(formatBytes(104_857_600, 'en')).toBe('100 MB');
-    expect(formatBytes(5 * 1024 ** 3, 'en')).toBe('5 GB');
+  it('uses binary steps with binary unit names and one decimal below ten', () => {
+    expect(formatBytes(1536, 'en')).toBe('1.5 KiB');
+    expect(formatBytes(1536, 'de')).toBe('1,5 KiB');
+    expect(formatBytes(15 * 1024, 'en')).toBe('15 KiB');
+    expect(formatBytes(2 * 1024 * 1024, 'de')).toBe('2 MiB');
+    expect(formatBytes(104_857_600, 'en')).toBe('100 MiB');
+    expect(formatBytes(104_857_600, 'de')).toBe('100 MiB');
+    expect(formatBytes(5 * 1024 ** 3, 'en')).toBe('5 GiB');
+    expect(formatBytes(1.25 * 1024 ** 4, 'de')).toBe('1,3 TiB');
   });
 
   it('moves to the next unit instead of showing 1024 of the smaller one', () => {
     expect(scaleBytes(1023)).toEqual({ value: 1023, unit: 'byte', digits: 0 });
-    expect(scaleBytes(1024 * 1024 - 1).unit).toBe('megabyte');
-    expect(formatBytes(1024 * 1024 - 1, 'en')).toBe('1 MB');
+    expect(scaleBytes(1024)).toEqual({ value: 1, unit: 'kibibyte', digits: 1 });
+    expect(scaleBytes(1024 * 1024 - 1).unit).toBe('mebibyte');
+    expect(formatBytes(1024 * 1024 - 1, 'en')).toBe('1 MiB');
+  });
+
+  it('never labels a binary step with a decimal unit', () => {
+    for (const bytes of [1024, 1536, 1_000_000, 104_857_600, 3 * 1024 ** 3]) {
+      for (const locale of ['en', 'de'] as const) {
+        expect(formatBytes(bytes, locale)).toMatch(/ [KMGTP]iB$/);
+      }
+    }
   });
 
   it('never shows negative or broken values', () => {
@@ -31,8 +43,9 @@ describe('formatBytes', () => {
 
 describe('formatSpeed', () => {
   it('shows a rate per second', () => {
-    expect(formatSpeed(2.5 * 1024 * 1024, 'en')).toBe('2.5 MB/s');
-    expect(formatSpeed(300 * 1024, 'de')).toBe('300 kB/s');
+    expect(formatSpeed(2.5 * 1024 * 1024, 'en')).toBe('2.5 MiB/s');
+    expect(formatSpeed(300 * 1024, 'de')).toBe('300 KiB/s');
+    expect(formatSpeed(512, 'en')).toBe('512 byte/s');
   });
 
   it('is empty while the speed is unknown', () => {

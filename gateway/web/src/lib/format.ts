@@ -1,6 +1,11 @@
 // Human-readable sizes, speeds, durations and dates, localised through Intl.
 
-const BYTE_UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte', 'petabyte'] as const;
+import { translate, type Locale } from '../i18n/core';
+
+// Binary steps of 1024, so named with the IEC units (KiB, MiB, …): the server's limits are
+// binary too, and 104857600 bytes reads as `100 MiB`. Intl knows only the decimal units (kB,
+// MB), so the unit symbols come from the catalogs.
+const BYTE_UNITS = ['byte', 'kibibyte', 'mebibyte', 'gibibyte', 'tebibyte', 'pebibyte'] as const;
 type ByteUnit = (typeof BYTE_UNITS)[number];
 
 /** Scales a byte count to the largest binary unit that keeps the value at or above 1. */
@@ -23,28 +28,25 @@ function roundTo(value: number, digits: number): number {
   return Math.round(value * factor) / factor;
 }
 
-/** `1.5 MB`, `100 MB`, `512 bytes` (German `1,5 MB`, `512 Byte`). */
-export function formatBytes(bytes: number, locale: string): string {
-  if (!Number.isFinite(bytes)) return '';
-  const { value, unit, digits } = scaleBytes(bytes);
-  return new Intl.NumberFormat(locale, {
-    style: 'unit',
-    unit,
-    unitDisplay: unit === 'byte' ? 'long' : 'short',
-    maximumFractionDigits: digits,
-  }).format(value);
+/** A scaled size in its IEC unit: `1.5 MiB`; counts below 1 KiB are the caller's. */
+function formatScaled(value: number, unit: Exclude<ByteUnit, 'byte'>, digits: number, locale: Locale): string {
+  return translate(locale, `size.${unit}`, { value: new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(value) });
 }
 
-/** `2.5 MB/s`. */
-export function formatSpeed(bytesPerSecond: number, locale: string): string {
+/** `1.5 MiB`, `100 MiB`, `512 bytes` (German `1,5 MiB`, `512 Byte`). */
+export function formatBytes(bytes: number, locale: Locale): string {
+  if (!Number.isFinite(bytes)) return '';
+  const { value, unit, digits } = scaleBytes(bytes);
+  if (unit === 'byte') return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(value);
+  return formatScaled(value, unit, digits, locale);
+}
+
+/** `2.5 MiB/s`. */
+export function formatSpeed(bytesPerSecond: number, locale: Locale): string {
   if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '';
   const { value, unit, digits } = scaleBytes(bytesPerSecond);
-  return new Intl.NumberFormat(locale, {
-    style: 'unit',
-    unit: `${unit}-per-second`,
-    unitDisplay: 'short',
-    maximumFractionDigits: digits,
-  }).format(value);
+  if (unit === 'byte') return new Intl.NumberFormat(locale, { style: 'unit', unit: 'byte-per-second', unitDisplay: 'short' }).format(value);
+  return translate(locale, 'size.perSecond', { size: formatScaled(value, unit, digits, locale) });
 }
 
 /** Splits whole seconds into the one or two largest units worth showing: `1 hr 5 min`, `40 sec`. */

@@ -127,7 +127,7 @@ export function ProfilePage() {
             <span class="field__label" aria-hidden="true">
               {t('language.label')}
             </span>
-            <LanguageSwitch testId="profile-language" />
+            <LanguageSwitch testId="profile-language" compact={false} />
           </div>
         </div>
       </section>

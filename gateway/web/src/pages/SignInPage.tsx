@@ -77,7 +77,7 @@ export function SignInPage() {
                     <input type="hidden" name="callbackUrl" value={callbackUrl} />
                     <button type="submit" class="button button--ghost button--block" data-testid="signin-dev">
                       <Icon name="signIn" />
-                      {t('signin.dev')}
+                      <span class="signin__label">{t('signin.dev')}</span>
                     </button>
                     <p class="hint">{t('signin.devHint')}</p>
                   </form>
@@ -88,7 +88,7 @@ export function SignInPage() {
                     data-testid={`signin-provider-${provider.id}`}
                   >
                     <Icon name="signIn" />
-                    {t('signin.with', { name: provider.name })}
+                    <span class="signin__label">{t('signin.with', { name: provider.name })}</span>
                   </a>
                 )}
               </li>
