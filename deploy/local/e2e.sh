@@ -255,6 +255,8 @@ export FLOWSVAULT_AUTH_URL="http://$FLOWSVAULT_AUTH_ADDR"
 export FLOWSVAULT_FILES_URL="http://$FLOWSVAULT_FILES_ADDR"
 export FLOWSVAULT_STORAGE_URL="http://$FLOWSVAULT_STORAGE_ADDR"
 export FLOWSVAULT_JANITOR_URL="http://$FLOWSVAULT_JANITOR_ADDR"
+# No metrics port: it would collide with a `make run` on the same machine.
+export FLOWSVAULT_JANITOR_METRICS_ADDR=
 FLOWSVAULT_AUTH_DATABASE_URL="$(fv_db_url "$pg_server" "$auth_db")"
 FLOWSVAULT_FILES_DATABASE_URL="$(fv_db_url "$pg_server" "$files_db")"
 export FLOWSVAULT_AUTH_DATABASE_URL FLOWSVAULT_FILES_DATABASE_URL

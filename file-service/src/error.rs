@@ -25,6 +25,8 @@ pub enum FileError {
     PasswordRequired,
     #[error("the password is wrong")]
     WrongPassword,
+    #[error("the upload would use {needed} bytes of a {quota}-byte quota")]
+    QuotaExceeded { needed: i64, quota: i64 },
     #[error("hashing the password failed")]
     Hashing(#[from] bcrypt::BcryptError),
     #[error("a blocking task failed")]
@@ -44,6 +46,7 @@ impl From<FileError> for Status {
             FileError::FileExpired => ErrorCode::FileExpired,
             FileError::UploadExpired => ErrorCode::UploadExpired,
             FileError::UploadLocked => ErrorCode::UploadLocked,
+            FileError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             FileError::ShareExpired => ErrorCode::ShareExpired,
             FileError::ShareUsedUp => ErrorCode::ShareUsedUp,
             FileError::PasswordRequired => ErrorCode::PasswordRequired,

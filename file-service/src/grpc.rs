@@ -6,11 +6,12 @@ use flowsvault_proto::{
         BeginResumableRequest, BeginUploadRequest, ClaimPurgeableRequest, ClaimPurgeableResponse,
         ClaimShareDownloadRequest, ClaimShareDownloadResponse, CompleteUploadRequest,
         CreateShareRequest, CreateShareResponse, DeleteFileRequest, DeleteFilesRequest,
-        DeleteFilesResponse, FailUploadRequest, File, FileStatus, ForgetFilesRequest,
-        ForgetFilesResponse, GetFileRequest, LeaseUploadRequest, ListFilesRequest,
-        ListFilesResponse, ListSharesRequest, ListSharesResponse, ListUserObjectsRequest,
-        ListUserObjectsResponse, MarkPurgedRequest, MarkPurgedResponse, OpenShareRequest,
-        OpenShareResponse, RecordUploadOffsetRequest, RevokeShareRequest, Share, SharedFile,
+        DeleteFilesResponse, FailUploadRequest, File, FileStatus, FindUnknownKeysRequest,
+        FindUnknownKeysResponse, ForgetFilesRequest, ForgetFilesResponse, GetFileRequest,
+        LeaseUploadRequest, ListFilesRequest, ListFilesResponse, ListSharesRequest,
+        ListSharesResponse, ListUserObjectsRequest, ListUserObjectsResponse, MarkPurgedRequest,
+        MarkPurgedResponse, OpenShareRequest, OpenShareResponse, PurgeSharesRequest,
+        PurgeSharesResponse, RecordUploadOffsetRequest, RevokeShareRequest, Share, SharedFile,
         StoredObject, UploadSession, UploadSessionRequest, file_service_server::FileService,
     },
     to_timestamp,
@@ -70,8 +71,15 @@ fn new_file(request: BeginUploadRequest) -> Result<NewFile, FileError> {
         }
         other => other,
     };
+    let bytes = |value: u64, what: &str| {
+        i64::try_from(value).map_err(|_| FileError::InvalidArgument(format!("{what} is too large")))
+    };
+    let reserve_bytes = bytes(request.reserve_bytes, "reserve_bytes")?;
+    let quota_bytes = bytes(request.quota_bytes, "quota_bytes")?;
     let id = Uuid::new_v4();
     Ok(NewFile {
+        reserve_bytes,
+        quota_bytes,
         id,
         user_id,
         file_name: name.storage_name(id),
@@ -607,5 +615,36 @@ impl FileService for FileApi {
         Ok(Response::new(ClaimPurgeableResponse {
             files: records.into_iter().map(to_proto).collect(),
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(count = request.get_ref().keys.len()))]
+    async fn find_unknown_keys(
+        &self,
+        request: Request<FindUnknownKeysRequest>,
+    ) -> Result<Response<FindUnknownKeysResponse>, Status> {
+        let keys = request.into_inner().keys;
+        if keys.len() > MAX_CLAIM as usize {
+            return Err(FileError::InvalidArgument(format!(
+                "at most {MAX_CLAIM} keys per request"
+            ))
+            .into());
+        }
+        let keys = self.files.unknown_keys(&keys).await?;
+        Ok(Response::new(FindUnknownKeysResponse { keys }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn purge_shares(
+        &self,
+        request: Request<PurgeSharesRequest>,
+    ) -> Result<Response<PurgeSharesResponse>, Status> {
+        let retention = i64::try_from(request.into_inner().retention_seconds).map_err(|_| {
+            FileError::InvalidArgument("retention_seconds is out of range".to_owned())
+        })?;
+        let (shares, grants) = self.files.purge_shares(retention).await?;
+        if shares > 0 || grants > 0 {
+            tracing::info!(shares, grants, "share links and grants removed");
+        }
+        Ok(Response::new(PurgeSharesResponse { shares, grants }))
     }
 }

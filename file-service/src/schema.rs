@@ -19,5 +19,6 @@ diesel::table! {
         purged_at -> Nullable<Timestamptz>,
         claimed_until -> Nullable<Timestamptz>,
         idempotency_key -> Nullable<Text>,
+        reserved_bytes -> Int8,
     }
 }

@@ -60,6 +60,7 @@ impl TestApp {
                 mime_type: "text/plain".into(),
                 duration: FileDuration::Unlimited.to_proto() as i32,
                 idempotency_key: None,
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -317,6 +318,7 @@ async fn malformed_requests_are_invalid_arguments() {
             mime_type: String::new(),
             duration: FileDuration::Unlimited.to_proto() as i32,
             idempotency_key: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -328,6 +330,7 @@ async fn malformed_requests_are_invalid_arguments() {
             mime_type: String::new(),
             duration: FileDuration::Unlimited.to_proto() as i32,
             idempotency_key: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -339,6 +342,7 @@ async fn malformed_requests_are_invalid_arguments() {
             mime_type: String::new(),
             duration: 0,
             idempotency_key: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -465,6 +469,7 @@ async fn an_idempotency_key_holds_one_upload_at_a_time() {
             mime_type: "text/plain".into(),
             duration: FileDuration::Unlimited.to_proto() as i32,
             idempotency_key: Some(key.into()),
+            ..Default::default()
         };
         async move {
             client

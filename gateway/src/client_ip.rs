@@ -26,7 +26,7 @@ impl TrustedProxies {
             .map(Self)
     }
 
-    fn trusts(&self, address: &IpAddr) -> bool {
+    pub fn trusts(&self, address: &IpAddr) -> bool {
         self.0.iter().any(|range| range.contains(address))
     }
 

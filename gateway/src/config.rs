@@ -4,6 +4,15 @@ use std::time::Duration;
 
 use flowsvault_proto::FileDuration;
 
+/// A crash the tests make happen at a chosen point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// `POST /api/upload` stops after storage-service stored the object and before
+    /// file-service records it, without any of its own clean-up, as a killed gateway
+    /// would.
+    CrashAfterStore,
+}
+
 #[derive(Clone, Debug, clap::Parser)]
 #[command(name = "gateway", version, about = "Flowsvault HTTP gateway")]
 pub struct Config {
@@ -50,6 +59,12 @@ pub struct Config {
     /// Largest accepted upload, in bytes, counted on the stream.
     #[arg(long, env = "FLOWSVAULT_MAX_UPLOAD_BYTES", default_value_t = 100 * 1024 * 1024)]
     pub max_upload_bytes: u64,
+
+    /// Storage each user may fill, in bytes: their live files plus what their uploads in
+    /// progress may still store (an upload reserves its Content-Length, or the upload
+    /// limit when it sends none, up front). 0: no quota.
+    #[arg(long, env = "FLOWSVAULT_QUOTA_BYTES", default_value_t = 0)]
+    pub quota_bytes: u64,
 
     /// Extensions accepted for upload, comma-separated, without dots; `*` accepts all.
     #[arg(long, env = "FLOWSVAULT_ALLOWED_EXTENSIONS",
@@ -165,6 +180,11 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_TUS_EXPIRY_SECS", default_value_t = 24 * 3600,
           value_parser = clap::value_parser!(u64).range(60..=30 * 86_400))]
     pub tus_expiry_secs: u64,
+
+    /// A fault to inject, for the tests of what a crash leaves behind. Set by code only:
+    /// no flag or variable reaches it.
+    #[arg(skip)]
+    pub fault: Option<Fault>,
 
     /// Directory of the built web UI (`npm run build` in gateway/web), served at `/`.
     /// Without an index.html in it, only the API is served.

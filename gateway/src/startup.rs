@@ -16,7 +16,7 @@ use crate::{
     auth::{KeyCache, Site},
     backends::Backends,
     client_ip::TrustedProxies,
-    config::Config,
+    config::{Config, Fault},
     metrics::{self, Metrics},
     rate_limit::{self, Limiter, RateLimits, RateSpec},
     request_id,
@@ -31,6 +31,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub max_upload_bytes: u64,
+    /// Per-user storage quota; 0 for none.
+    pub quota_bytes: u64,
     pub allowed_extensions: Allowlist,
     pub pace: PaceSettings,
     /// SHA-256 of the cron secret; `None` turns the cleanup endpoint off.
@@ -42,6 +44,8 @@ pub struct Settings {
     pub dev_signin: bool,
     /// Lifetime of an unfinished resumable upload.
     pub tus_expiry_secs: u64,
+    /// The injected fault, in tests.
+    pub fault: Option<Fault>,
 }
 
 /// What every handler shares.
@@ -168,6 +172,7 @@ impl Application {
             keys: KeyCache::new(Duration::from_secs(config.api_key_cache_ttl_secs)),
             settings: Settings {
                 max_upload_bytes: config.max_upload_bytes,
+                quota_bytes: config.quota_bytes,
                 allowed_extensions: Allowlist::parse(&config.allowed_extensions),
                 cron_secret_digest: config
                     .cron_secret()?
@@ -184,6 +189,7 @@ impl Application {
                 default_duration: config.default_duration,
                 dev_signin: config.dev_signin,
                 tus_expiry_secs: config.tus_expiry_secs,
+                fault: config.fault,
             },
         });
         let openapi =

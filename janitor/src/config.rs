@@ -55,6 +55,36 @@ pub struct Config {
     /// Seconds a claimed row stays reserved for this replica.
     #[arg(long, env = "FLOWSVAULT_JANITOR_LEASE_SECS", default_value_t = 300)]
     pub lease_secs: u64,
+
+    /// Every how many scheduled passes orphan objects are reconciled (it lists the whole
+    /// store); 0 never (`POST /api/admin/cleanup?orphans=true` still does).
+    #[arg(long, env = "FLOWSVAULT_JANITOR_ORPHAN_EVERY", default_value_t = 12)]
+    pub orphan_every: u32,
+
+    /// An object that no record names is removed once it is this many seconds old.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_JANITOR_ORPHAN_GRACE_SECS",
+        default_value_t = 24 * 3600
+    )]
+    pub orphan_grace_secs: u64,
+
+    /// Seconds expired and revoked share links stay listed for their owner before they
+    /// are removed.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_JANITOR_SHARE_RETENTION_SECS",
+        default_value_t = 30 * 86_400
+    )]
+    pub share_retention_secs: u64,
+
+    /// Address of the Prometheus endpoint (`GET /metrics`); empty turns it off.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_JANITOR_METRICS_ADDR",
+        default_value = "127.0.0.1:9464"
+    )]
+    pub metrics_addr: String,
 }
 
 /// When the next pass runs.
@@ -111,6 +141,10 @@ mod tests {
             stale_upload_secs: 60,
             batch: 1,
             lease_secs: 1,
+            orphan_every: 0,
+            orphan_grace_secs: 0,
+            share_retention_secs: 0,
+            metrics_addr: String::new(),
         }
     }
 

@@ -4,8 +4,9 @@ use std::pin::Pin;
 
 use flowsvault_proto::storage::v1::{
     AppendRequest, AppendResponse, CommitRequest, DeleteRequest, DeleteResponse, GetRequest,
-    GetResponse, HeadRequest, ObjectInfo, PutRequest, PutResponse, StagedRequest, append_request,
-    put_request, storage_service_server::StorageService,
+    GetResponse, HeadRequest, ListObjectsRequest, ObjectInfo, ObjectSummary, PutRequest,
+    PutResponse, StagedRequest, append_request, put_request,
+    storage_service_server::StorageService,
 };
 use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
@@ -29,6 +30,7 @@ impl StorageApi {
 }
 
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<GetResponse, Status>> + Send>>;
+type ObjectStream = Pin<Box<dyn Stream<Item = Result<ObjectSummary, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl StorageService for StorageApi {
@@ -173,5 +175,23 @@ impl StorageService for StorageApi {
     ) -> Result<Response<DeleteResponse>, Status> {
         self.staging.discard(&request.get_ref().key).await?;
         Ok(Response::new(DeleteResponse {}))
+    }
+
+    type ListObjectsStream = ObjectStream;
+
+    async fn list_objects(
+        &self,
+        _request: Request<ListObjectsRequest>,
+    ) -> Result<Response<ObjectStream>, Status> {
+        let objects = self.storage.list().map(|listed| {
+            listed
+                .map(|meta| ObjectSummary {
+                    key: meta.location.to_string(),
+                    size: meta.size,
+                    last_modified: Some(flowsvault_proto::to_timestamp(meta.last_modified)),
+                })
+                .map_err(Status::from)
+        });
+        Ok(Response::new(Box::pin(objects)))
     }
 }

@@ -260,6 +260,20 @@ impl ObjectStorage {
         Ok(self.store.head(path).await?)
     }
 
+    /// Every object as it is listed: keys of one segment, without the local backend's
+    /// hidden directories (staging) and writes in progress (`#` files).
+    pub fn list(&self) -> BoxStream<'static, Result<object_store::ObjectMeta, StorageError>> {
+        self.store
+            .list(None)
+            .map_err(StorageError::from)
+            .try_filter(|meta| {
+                let key = meta.location.as_ref();
+                let object = !key.contains('/') && !key.starts_with('.') && !key.contains('#');
+                std::future::ready(object)
+            })
+            .boxed()
+    }
+
     /// Removes the object and anything a crashed upload left of it; a missing object
     /// counts as removed.
     #[tracing::instrument(skip(self), fields(key = %path))]

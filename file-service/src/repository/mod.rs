@@ -8,7 +8,7 @@ use diesel::{
     dsl::sql,
     sql_types::{BigInt, Bool, Text, Uuid as SqlUuid},
 };
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use flowsvault_kit::database::Pool;
 use uuid::Uuid;
 
@@ -72,6 +72,59 @@ pub struct NewFile {
     pub mime_type: String,
     pub duration: &'static str,
     pub idempotency_key: Option<String>,
+    /// The most the upload may store, counted against the quota while it is pending.
+    pub reserve_bytes: i64,
+    /// The owner's quota in bytes; 0 for none.
+    pub quota_bytes: i64,
+}
+
+/// Serializes the uploads that begin for one user, so that two of them cannot both see
+/// room for themselves. Held until the transaction ends.
+pub(crate) async fn lock_usage(
+    connection: &mut diesel_async::AsyncPgConnection,
+    user_id: Uuid,
+) -> Result<(), FileError> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7001))")
+        .bind::<SqlUuid, _>(user_id)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Checks, after the new pending row is in (and under [`lock_usage`]), that the user's
+/// live files and pending reservations fit in `quota_bytes` (0: no quota). An error
+/// rolls the insert back. Expired, deleted and failed files do not count.
+pub(crate) async fn reserve_within_quota(
+    connection: &mut diesel_async::AsyncPgConnection,
+    user_id: Uuid,
+    quota_bytes: i64,
+) -> Result<(), FileError> {
+    #[derive(QueryableByName)]
+    struct Usage {
+        #[diesel(sql_type = BigInt)]
+        used: i64,
+    }
+    if quota_bytes <= 0 {
+        return Ok(());
+    }
+    let usage: Usage = diesel::sql_query(
+        "SELECT coalesce(sum(CASE WHEN status = 'pending' THEN reserved_bytes ELSE size END), 0)::bigint
+                AS used
+         FROM file_metadata
+         WHERE user_id = $1
+           AND (status = 'pending'
+                OR (status = 'active' AND (expires_at IS NULL OR expires_at > now())))",
+    )
+    .bind::<SqlUuid, _>(user_id)
+    .get_result(connection)
+    .await?;
+    if usage.used > quota_bytes {
+        return Err(FileError::QuotaExceeded {
+            needed: usage.used,
+            quota: quota_bytes,
+        });
+    }
+    Ok(())
 }
 
 /// What beginning an upload found.
@@ -101,56 +154,68 @@ impl FileRepository {
     }
 
     /// Inserts a pending row, unless a live upload already holds the same idempotency
-    /// key: then that one is returned instead.
+    /// key: then that one is returned instead. With a quota, the new row's reservation
+    /// must fit (see [`reserve_within_quota`]).
     #[tracing::instrument(skip(self, new), fields(id = %new.id))]
     pub async fn insert_pending(&self, new: NewFile) -> Result<Begun, FileError> {
         let mut connection = self.pool.get().await?;
-        if let Some(key) = &new.idempotency_key {
-            // A key whose upload failed, was deleted or has expired may be used again.
-            diesel::sql_query(
-                "UPDATE file_metadata SET idempotency_key = NULL
-                 WHERE user_id = $1 AND idempotency_key = $2
-                   AND (status IN ('failed', 'deleted', 'purged')
-                        OR (status = 'active' AND expires_at <= now()))",
-            )
-            .bind::<SqlUuid, _>(new.user_id)
-            .bind::<Text, _>(key)
-            .execute(&mut connection)
-            .await?;
-        }
-        let inserted = diesel::sql_query(format!(
-            "INSERT INTO file_metadata
-                 (id, user_id, original_name, file_name, extension, mime_type, duration,
-                  status, idempotency_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8)
-             ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL
-             DO NOTHING
-             {RETURNING}"
-        ))
-        .bind::<SqlUuid, _>(new.id)
-        .bind::<SqlUuid, _>(new.user_id)
-        .bind::<Text, _>(&new.original_name)
-        .bind::<Text, _>(&new.file_name)
-        .bind::<Text, _>(&new.extension)
-        .bind::<Text, _>(&new.mime_type)
-        .bind::<Text, _>(new.duration)
-        .bind::<diesel::sql_types::Nullable<Text>, _>(&new.idempotency_key)
-        .get_result::<FileRecord>(&mut connection)
-        .await
-        .optional()?;
-        if let Some(record) = inserted {
-            return Ok(Begun::New(record));
-        }
-        let existing = file_metadata::table
-            .filter(file_metadata::user_id.eq(new.user_id))
-            .filter(file_metadata::idempotency_key.eq(new.idempotency_key))
-            .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
-            .first::<(FileRow, bool)>(&mut connection)
+        connection
+            .transaction(async |connection| {
+                if new.quota_bytes > 0 {
+                    lock_usage(connection, new.user_id).await?;
+                }
+                if let Some(key) = &new.idempotency_key {
+                    // A key whose upload failed, was deleted or has expired may be used again.
+                    diesel::sql_query(
+                        "UPDATE file_metadata SET idempotency_key = NULL
+                         WHERE user_id = $1 AND idempotency_key = $2
+                           AND (status IN ('failed', 'deleted', 'purged')
+                                OR (status = 'active' AND expires_at <= now()))",
+                    )
+                    .bind::<SqlUuid, _>(new.user_id)
+                    .bind::<Text, _>(key)
+                    .execute(connection)
+                    .await?;
+                }
+                let inserted = diesel::sql_query(format!(
+                    "INSERT INTO file_metadata
+                         (id, user_id, original_name, file_name, extension, mime_type, duration,
+                          status, idempotency_key, reserved_bytes)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)
+                     ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+                     DO NOTHING
+                     {RETURNING}"
+                ))
+                .bind::<SqlUuid, _>(new.id)
+                .bind::<SqlUuid, _>(new.user_id)
+                .bind::<Text, _>(&new.original_name)
+                .bind::<Text, _>(&new.file_name)
+                .bind::<Text, _>(&new.extension)
+                .bind::<Text, _>(&new.mime_type)
+                .bind::<Text, _>(new.duration)
+                .bind::<diesel::sql_types::Nullable<Text>, _>(&new.idempotency_key)
+                .bind::<BigInt, _>(new.reserve_bytes)
+                .get_result::<FileRecord>(connection)
+                .await
+                .optional()?;
+                if let Some(record) = inserted {
+                    reserve_within_quota(connection, new.user_id, new.quota_bytes).await?;
+                    return Ok(Begun::New(record));
+                }
+                let existing = file_metadata::table
+                    .filter(file_metadata::user_id.eq(new.user_id))
+                    .filter(file_metadata::idempotency_key.eq(&new.idempotency_key))
+                    .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
+                    .first::<(FileRow, bool)>(connection)
+                    .await
+                    .optional()?
+                    // Released between our insert and this read: the caller may simply retry.
+                    .ok_or_else(|| {
+                        FileError::Conflict("the idempotency key changed hands".into())
+                    })?;
+                Ok(Begun::Existing(existing.into()))
+            })
             .await
-            .optional()?
-            // Released between our insert and this read: the caller may simply retry.
-            .ok_or_else(|| FileError::Conflict("the idempotency key changed hands".into()))?;
-        Ok(Begun::Existing(existing.into()))
     }
 
     /// pending → active, with the stored size and digest; the lifetime starts now.
@@ -352,6 +417,28 @@ impl FileRepository {
             return Err(FileError::NotFound);
         }
         Ok(())
+    }
+
+    /// The keys of `keys` that no record names while it may still hold an object
+    /// (pending, active, failed or deleted): a purged or forgotten record's object, or
+    /// one no record ever named.
+    #[tracing::instrument(skip(self, keys), fields(count = keys.len()))]
+    pub async fn unknown_keys(&self, keys: &[String]) -> Result<Vec<String>, FileError> {
+        #[derive(QueryableByName)]
+        struct Key {
+            #[diesel(sql_type = Text)]
+            key: String,
+        }
+        let mut connection = self.pool.get().await?;
+        let unknown = diesel::sql_query(
+            "SELECT k.key FROM unnest($1::text[]) AS k(key)
+             WHERE NOT EXISTS (SELECT 1 FROM file_metadata f
+                               WHERE f.file_name = k.key AND f.status <> 'purged')",
+        )
+        .bind::<diesel::sql_types::Array<Text>, _>(keys)
+        .load::<Key>(&mut connection)
+        .await?;
+        Ok(unknown.into_iter().map(|row| row.key).collect())
     }
 
     /// Marks pending uploads older than `stale_after_seconds` (resumable ones: past their

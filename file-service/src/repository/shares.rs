@@ -251,3 +251,27 @@ impl FileRepository {
         Ok(counted.is_some())
     }
 }
+
+impl FileRepository {
+    /// Deletes links whose file is deleted or purged, links that expired or were revoked
+    /// more than `retention_seconds` ago, and grants past their expiry; returns how many
+    /// of each.
+    #[tracing::instrument(skip(self))]
+    pub async fn purge_shares(&self, retention_seconds: i64) -> Result<(u64, u64), FileError> {
+        let mut connection = self.pool.get().await?;
+        let grants = diesel::sql_query("DELETE FROM file_share_grants WHERE expires_at <= now()")
+            .execute(&mut connection)
+            .await?;
+        let shares = diesel::sql_query(
+            "DELETE FROM file_shares s
+             WHERE s.expires_at <= now() - make_interval(secs => $1::double precision)
+                OR s.revoked_at <= now() - make_interval(secs => $1::double precision)
+                OR EXISTS (SELECT 1 FROM file_metadata f
+                           WHERE f.id = s.file_id AND f.status IN ('deleted', 'purged'))",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(retention_seconds)
+        .execute(&mut connection)
+        .await?;
+        Ok((shares as u64, grants as u64))
+    }
+}

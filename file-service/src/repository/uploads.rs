@@ -7,7 +7,7 @@ use diesel::{
     OptionalExtension, QueryableByName,
     sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{FileRecord, FileRepository, FileRow, NewFile};
@@ -69,30 +69,39 @@ impl FileRepository {
         session: NewSession<'_>,
     ) -> Result<SessionRecord, FileError> {
         let mut connection = self.pool.get().await?;
-        diesel::sql_query(
-            "WITH f AS (
-                 INSERT INTO file_metadata
-                     (id, user_id, original_name, file_name, extension, mime_type, duration,
-                      status)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')
-                 RETURNING id, user_id
-             )
-             INSERT INTO upload_sessions (id, user_id, upload_length, metadata, expires_at)
-             SELECT id, user_id, $8, $9, now() + make_interval(secs => $10::double precision)
-             FROM f",
-        )
-        .bind::<SqlUuid, _>(new.id)
-        .bind::<SqlUuid, _>(new.user_id)
-        .bind::<Text, _>(&new.original_name)
-        .bind::<Text, _>(&new.file_name)
-        .bind::<Text, _>(&new.extension)
-        .bind::<Text, _>(&new.mime_type)
-        .bind::<Text, _>(new.duration)
-        .bind::<Nullable<BigInt>, _>(session.length)
-        .bind::<Text, _>(session.metadata)
-        .bind::<BigInt, _>(session.expires_in_seconds)
-        .execute(&mut connection)
-        .await?;
+        connection
+            .transaction(async |connection| {
+                if new.quota_bytes > 0 {
+                    super::lock_usage(connection, new.user_id).await?;
+                }
+                diesel::sql_query(
+                    "WITH f AS (
+                         INSERT INTO file_metadata
+                             (id, user_id, original_name, file_name, extension, mime_type,
+                              duration, status, reserved_bytes)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $11)
+                         RETURNING id, user_id
+                     )
+                     INSERT INTO upload_sessions (id, user_id, upload_length, metadata, expires_at)
+                     SELECT id, user_id, $8, $9, now() + make_interval(secs => $10::double precision)
+                     FROM f",
+                )
+                .bind::<SqlUuid, _>(new.id)
+                .bind::<SqlUuid, _>(new.user_id)
+                .bind::<Text, _>(&new.original_name)
+                .bind::<Text, _>(&new.file_name)
+                .bind::<Text, _>(&new.extension)
+                .bind::<Text, _>(&new.mime_type)
+                .bind::<Text, _>(new.duration)
+                .bind::<Nullable<BigInt>, _>(session.length)
+                .bind::<Text, _>(session.metadata)
+                .bind::<BigInt, _>(session.expires_in_seconds)
+                .bind::<BigInt, _>(new.reserve_bytes)
+                .execute(connection)
+                .await?;
+                super::reserve_within_quota(connection, new.user_id, new.quota_bytes).await
+            })
+            .await?;
         self.session(new.user_id, new.id, None)
             .await?
             .ok_or(FileError::NotFound)

@@ -3,11 +3,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use flowsvault_proto::{ErrorCode, janitor::v1::RunPassRequest};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
-use super::openapi::{BadGateway, ServiceUnavailable, TooManyRequests, Unauthorized};
+use super::openapi::{BadGateway, BadRequest, ServiceUnavailable, TooManyRequests, Unauthorized};
 use crate::{problem::ApiError, request_id::RequestId, startup::AppState};
 
 /// What the pass removed.
@@ -20,9 +20,23 @@ pub struct CleanupReport {
     stale_uploads: u64,
     /// Deleted files whose object removal was finished.
     deleted_files: u64,
+    /// Objects that no file record names, older than the grace period, removed (only
+    /// when `orphans=true`, or on the janitor's own orphan schedule).
+    orphans: u64,
+    /// Share links removed: their file is gone, or they expired or were revoked longer
+    /// ago than the retention.
+    expired_shares: u64,
     bytes_freed: u64,
-    /// Items that failed; the next pass retries them.
+    /// Items or tasks that failed; the next pass retries them.
     failures: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CleanupQuery {
+    /// Also reconcile orphan objects (lists the whole store).
+    #[serde(default)]
+    orphans: bool,
 }
 
 /// Compares two secrets in time that does not depend on where they differ.
@@ -41,8 +55,10 @@ pub(crate) fn same_secret(presented: &str, expected: &[u8; 32]) -> bool {
     tag = "admin",
     operation_id = "runCleanup",
     security(("cronSecret" = [])),
+    params(CleanupQuery),
     responses(
         (status = 200, description = "The pass ran", body = CleanupReport),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, description = "No CRON_SECRET is configured: the endpoint is off"),
         (status = 429, response = TooManyRequests),
@@ -52,6 +68,7 @@ pub(crate) fn same_secret(presented: &str, expected: &[u8; 32]) -> bool {
 )]
 pub async fn cleanup(
     request: HttpRequest,
+    query: web::Query<CleanupQuery>,
     state: web::Data<AppState>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
@@ -80,9 +97,12 @@ pub async fn cleanup(
         ));
     };
     let mut janitor = janitor;
-    let mut call = state
-        .backends
-        .stream_request(RunPassRequest {}, &request_id);
+    let mut call = state.backends.stream_request(
+        RunPassRequest {
+            orphans: query.orphans,
+        },
+        &request_id,
+    );
     // A pass drains its whole backlog; give it far longer than an ordinary call.
     call.set_timeout(std::time::Duration::from_secs(300));
     let report = janitor.run_pass(call).await?.into_inner();
@@ -91,6 +111,8 @@ pub async fn cleanup(
         expired_files: report.expired_files,
         stale_uploads: report.stale_uploads,
         deleted_files: report.deleted_files,
+        orphans: report.orphans,
+        expired_shares: report.expired_shares,
         bytes_freed: report.bytes_freed,
         failures: report.failures,
     }))

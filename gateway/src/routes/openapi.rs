@@ -237,7 +237,8 @@ pub struct Gone(pub Problem);
 #[response(content_type = "application/problem+json")]
 pub struct RequestTimeout(pub Problem);
 
-/// The file is larger than the upload limit (`file_too_large`, with `limit` in bytes).
+/// The file is larger than the upload limit (`file_too_large`, with `limit` in bytes), or
+/// would not fit in the owner's storage quota (`quota_exceeded`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct PayloadTooLarge(pub Problem);

@@ -289,6 +289,9 @@ pub async fn create(
                     mime_type: mime_type.to_owned(),
                     duration: duration.to_proto() as i32,
                     idempotency_key: None,
+                    // A deferred length may still grow to the upload limit.
+                    reserve_bytes: length.unwrap_or(state.settings.max_upload_bytes),
+                    quota_bytes: state.settings.quota_bytes,
                 }),
                 length,
                 metadata: metadata_header.to_owned(),

@@ -28,7 +28,8 @@ use super::{
     },
 };
 use crate::{
-    auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState, validation,
+    auth::Principal, config::Fault, problem::ApiError, request_id::RequestId, startup::AppState,
+    validation,
 };
 
 /// Room for multipart boundaries and part headers when judging `Content-Length`.
@@ -146,6 +147,8 @@ pub async fn upload(
                     mime_type,
                     duration: duration.unwrap_or(state.settings.default_duration),
                     idempotency_key: idempotency_key.clone(),
+                    // The file part is smaller than the whole body.
+                    reserve_bytes: declared.map_or(limit, |length| length.min(limit)),
                 };
                 stored = Some(
                     match PendingUpload::begin(&state, &principal, &request_id, intent).await? {
@@ -324,6 +327,8 @@ struct Intent<'a> {
     mime_type: String,
     duration: FileDuration,
     idempotency_key: Option<String>,
+    /// What the quota must hold for this upload until it completes.
+    reserve_bytes: u64,
 }
 
 /// Reads the repeated part to its end and checks it is the upload the key already made:
@@ -492,6 +497,8 @@ impl PendingUpload {
                     mime_type: intent.mime_type,
                     duration: intent.duration.to_proto() as i32,
                     idempotency_key: intent.idempotency_key,
+                    reserve_bytes: intent.reserve_bytes,
+                    quota_bytes: state.settings.quota_bytes,
                 },
                 request_id,
             ))
@@ -592,6 +599,15 @@ impl PendingUpload {
         let Some((size, sha256)) = self.stored.clone() else {
             return Err(ApiError::new(ErrorCode::Internal, "no bytes were stored"));
         };
+        if self.state.settings.fault == Some(Fault::CrashAfterStore) {
+            // What a crash here leaves: the object stored, the row pending, and none of
+            // the clean-up that dropping `self` would start.
+            self.completed = true;
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                "injected fault: the gateway crashed before recording the upload",
+            ));
+        }
         let mut files = self.state.backends.files.clone();
         let file = files
             .complete_upload(self.state.backends.request(

@@ -365,3 +365,45 @@ async fn a_compressed_upload_body_is_refused() {
     assert_eq!(problem(response).await["code"], "unsupported_media_type");
     assert_eq!(app.rows_with_status("pending").await, 0);
 }
+
+/// A gateway that dies between the storage write and the metadata commit leaves a pending
+/// row and its object, and nothing cleans up at once. One janitor pass (once the upload
+/// is old enough to be called abandoned) leaves no object without a row and no active row
+/// without its object.
+#[tokio::test]
+async fn a_crash_between_storing_and_recording_is_cleaned_up_by_one_janitor_pass() {
+    let app = spawn_app_with(|config| {
+        config.fault = Some(flowsvault_gateway::config::Fault::CrashAfterStore);
+    })
+    .await;
+    let key = app.api_key("olga@example.com").await;
+    let crashed = app
+        .upload(&key, "report.txt", b"bytes that were stored".to_vec())
+        .await;
+    assert_eq!(crashed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    // What the crash left: the object and a pending row, for as long as anyone waits.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.stored_objects().len(), 1);
+    assert_eq!(app.rows_with_status("pending").await, 1);
+
+    // Not yet abandoned (the janitor waits FLOWSVAULT_STALE_UPLOAD_SECS): untouched.
+    let cleanup = |app: &crate::helpers::TestApp| {
+        app.client
+            .post(app.url("/api/admin/cleanup"))
+            .bearer_auth("test-cron-secret")
+            .send()
+    };
+    let report: Value = cleanup(&app).await.unwrap().json().await.unwrap();
+    assert_eq!(report["staleUploads"], 0);
+    assert_eq!(app.stored_objects().len(), 1);
+
+    // Time is a parameter: the row is made older than the stale age, not waited for.
+    app.age_rows(7 * 3600).await;
+    let report: Value = cleanup(&app).await.unwrap().json().await.unwrap();
+    assert_eq!(report["staleUploads"], 1, "{report}");
+    assert_eq!(report["failures"], 0, "{report}");
+    assert!(app.stored_objects().is_empty());
+    assert_eq!(app.rows_with_status("pending").await, 0);
+    assert_eq!(app.rows_with_status("active").await, 0);
+    assert_eq!(app.rows_with_status("purged").await, 1);
+}

@@ -199,6 +199,10 @@ async fn spawn_stack(
             stale_upload_secs: 6 * 3600,
             batch: 100,
             lease_secs: 300,
+            orphan_every: 0,
+            orphan_grace_secs: 24 * 3600,
+            share_retention_secs: 30 * 86_400,
+            metrics_addr: String::new(),
         })
         .await
         .unwrap();
@@ -212,6 +216,7 @@ async fn spawn_stack(
         storage_url: format!("http://127.0.0.1:{}", storage.port),
         janitor_url,
         max_upload_bytes: 100 * 1024 * 1024,
+        quota_bytes: 0,
         allowed_extensions: flowsvault_gateway::validation::DEFAULT_EXTENSIONS.to_owned(),
         default_duration: flowsvault_proto::FileDuration::Unlimited,
         api_key_cache_ttl_secs: 10,
@@ -241,6 +246,7 @@ async fn spawn_stack(
         // No UI: the tests that serve one make their own directory.
         web_dir: String::new(),
         tus_expiry_secs: 24 * 3600,
+        fault: None,
     };
     configure(&mut config);
     let gateway = flowsvault_gateway::startup::Application::build_on(config.clone(), listener)
@@ -375,6 +381,21 @@ impl TestApp {
                 .await
                 .unwrap();
         count.count
+    }
+
+    /// Moves every file record's creation `seconds` into the past: the janitor's age
+    /// limits are tested by ageing the data, not by waiting.
+    pub async fn age_rows(&self, seconds: i64) {
+        let mut connection = AsyncPgConnection::establish(&self.files_database_url)
+            .await
+            .unwrap();
+        diesel::sql_query(
+            "UPDATE file_metadata SET created_at = created_at - make_interval(secs => $1)",
+        )
+        .bind::<diesel::sql_types::Double, _>(seconds as f64)
+        .execute(&mut connection)
+        .await
+        .unwrap();
     }
 
     /// Completed objects in the storage directory (staging files excluded).

@@ -10,6 +10,7 @@ mod helpers;
 mod keys;
 mod names;
 mod profile;
+mod quota;
 mod rate_limits;
 mod shares;
 mod sign_in;

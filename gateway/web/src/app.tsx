@@ -1,5 +1,6 @@
 // The root: providers, the session gate, the routes, and the upload queue that outlives pages.
 
+import type { ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { getFile, getLimits, getSession, onUnauthenticated, paths, signOut as apiSignOut } from './api';
 import type { Limits, User } from './api/types';
@@ -13,6 +14,7 @@ import { useTheme } from './hooks/useTheme';
 import { I18nProvider, useI18n } from './i18n/context';
 import { describeError } from './i18n/errors';
 import { callbackFromSearch, signInPath } from './lib/callbackUrl';
+import { DocsPage, PublicDocsPage } from './pages/DocsPage';
 import { FilesPage } from './pages/FilesPage';
 import { KeysPage } from './pages/KeysPage';
 import { NotFoundPage } from './pages/NotFoundPage';
@@ -35,6 +37,9 @@ export function App() {
 }
 
 type SessionState = { kind: 'loading' } | { kind: 'failed'; message: string } | { kind: 'signedOut' } | { kind: 'signedIn'; user: User };
+
+/** Pages anyone may see. Signed out, they come in a frame of their own instead of the sign-in page. */
+const PUBLIC_PAGES = new Map<string, ComponentType>([['/docs', PublicDocsPage]]);
 
 function Root() {
   const i18n = useI18n();
@@ -105,9 +110,10 @@ function Root() {
     return () => window.removeEventListener('beforeunload', onBeforeUnload);
   }, [uploads]);
 
-  // Route guards: signed out → /signin?callbackUrl=…, signed in on /signin → back to the callback.
+  // Route guards: signed out → /signin?callbackUrl=… (except on public pages), signed in on
+  // /signin → back to the callback.
   useEffect(() => {
-    if (session.kind === 'signedOut' && path !== '/signin') navigate(signInPath(`${path}${search}`), { replace: true });
+    if (session.kind === 'signedOut' && path !== '/signin' && !PUBLIC_PAGES.has(path)) navigate(signInPath(`${path}${search}`), { replace: true });
     if (session.kind === 'signedIn' && path === '/signin') navigate(callbackFromSearch(search), { replace: true });
   }, [session.kind, path, search]);
 
@@ -149,7 +155,10 @@ function Root() {
       </div>
     );
   }
-  if (session.kind === 'signedOut') return <SignInPage />;
+  if (session.kind === 'signedOut') {
+    const PublicPage = PUBLIC_PAGES.get(path);
+    return PublicPage ? <PublicPage /> : <SignInPage />;
+  }
 
   const state: AppState = { user: session.user, setUser, limits, uploads, filesVersion, signOut, signedOut };
   return (
@@ -169,6 +178,8 @@ function Routes({ path }: { path: string }) {
       return <KeysPage />;
     case '/profile':
       return <ProfilePage />;
+    case '/docs':
+      return <DocsPage />;
     case '/signin':
       return (
         <div class="fullscreen-center">

@@ -25,6 +25,7 @@ export const paths = {
   download: (fileId: string) => `/api/download/${id(fileId)}`,
   preview: (fileId: string) => `/api/preview/${id(fileId)}`,
   devSignIn: '/api/auth/signin/dev',
+  openApi: '/api/openapi.json',
 };
 
 /** The session, or null when signed out (401). */
@@ -40,6 +41,8 @@ export async function getSession(): Promise<Session | null> {
 export const signOut = () => request<void>('POST', '/api/auth/signout', { expectUnauthenticated: true });
 export const getProviders = () => request<Provider[]>('GET', '/api/auth/providers', { expectUnauthenticated: true });
 export const getLimits = () => request<Limits>('GET', '/api/limits', { expectUnauthenticated: true });
+/** The gateway's OpenAPI document, unchecked: src/lib/openapi.ts reads it. Public. */
+export const getOpenApiDocument = () => request<unknown>('GET', paths.openApi, { expectUnauthenticated: true });
 
 export const listFiles = (query: FileQuery, signal?: AbortSignal) =>
   request<FilePage>('GET', '/api/files', {

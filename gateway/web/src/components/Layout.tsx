@@ -1,4 +1,5 @@
-// The frame around every signed-in page: header with navigation, theme and language, user menu.
+// The frame around every signed-in page: header with navigation, theme and language, user menu;
+// a footer with the link to the API reference.
 
 import type { ComponentChildren } from 'preact';
 import { useI18n } from '../i18n/context';
@@ -98,6 +99,14 @@ export function Layout({ children }: { children: ComponentChildren }) {
       <main id="main" class="main" tabIndex={-1}>
         {children}
       </main>
+      <footer class="footer">
+        <div class="footer__inner">
+          <Link href="/docs" class="footer__link" aria-current={path === '/docs' ? 'page' : undefined} data-testid="footer-docs">
+            <Icon name="code" size={16} />
+            {t('nav.docs')}
+          </Link>
+        </div>
+      </footer>
     </div>
   );
 }

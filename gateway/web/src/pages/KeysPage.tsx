@@ -11,6 +11,7 @@ import { Icon } from '../components/Icon';
 import { Spinner } from '../components/Spinner';
 import { useToasts } from '../components/Toasts';
 import { useClipboard } from '../hooks/useClipboard';
+import { Link } from '../hooks/router';
 import { useDocumentTitle } from '../hooks/useDocumentTitle';
 import { useI18n } from '../i18n/context';
 import { describeError } from '../i18n/errors';
@@ -92,7 +93,9 @@ export function KeysPage() {
     <div class="page">
       <header class="page__header">
         <h1 class="page__title">{t('keys.title')}</h1>
-        <p class="muted">{t('keys.intro')}</p>
+        <p class="muted">
+          {t('keys.intro')} <Link href="/docs">{t('keys.docsLink')}</Link>
+        </p>
       </header>
 
       <section class="card" aria-labelledby="key-create-title">

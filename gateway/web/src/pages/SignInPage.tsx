@@ -8,7 +8,7 @@ import { Brand, LanguageSwitch } from '../components/Layout';
 import { Spinner } from '../components/Spinner';
 import { ThemeToggle } from '../components/ThemeToggle';
 import { useDocumentTitle } from '../hooks/useDocumentTitle';
-import { useLocation } from '../hooks/router';
+import { Link, useLocation } from '../hooks/router';
 import { useI18n } from '../i18n/context';
 import { describeError } from '../i18n/errors';
 import { callbackFromSearch, providerSignInHref } from '../lib/callbackUrl';
@@ -96,6 +96,11 @@ export function SignInPage() {
           </ul>
         )}
         <p class="hint signin__footnote">{t('signin.footnote')}</p>
+        <p class="hint">
+          <Link href="/docs" data-testid="signin-docs">
+            {t('signin.docs')}
+          </Link>
+        </p>
       </main>
     </div>
   );

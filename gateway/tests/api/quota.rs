@@ -1,0 +1,131 @@
+//! The per-user storage quota: reserved when an upload starts, so uploads that race each
+//! other cannot pass it together; released by failure, deletion and expiry.
+
+use reqwest::{
+    StatusCode,
+    multipart::{Form, Part},
+};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, problem, spawn_app_with};
+
+const KIB: usize = 1024;
+
+/// Text bytes of `size` (content sniffing takes them for .txt).
+fn text(size: usize) -> Vec<u8> {
+    vec![b'q'; size]
+}
+
+async fn quota_app(quota: u64) -> TestApp {
+    spawn_app_with(|config| config.quota_bytes = quota).await
+}
+
+#[tokio::test]
+async fn an_upload_past_the_quota_is_refused_and_leaves_nothing_behind() {
+    let app = quota_app(1000 * KIB as u64).await;
+    let key = app.api_key("quinn@example.com").await;
+    let first = app.upload(&key, "first.txt", text(600 * KIB)).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+
+    let refused = app.upload(&key, "second.txt", text(600 * KIB)).await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body = problem(refused).await;
+    assert_eq!(body["code"], "quota_exceeded");
+    assert_eq!(body["status"], 413);
+    // No row for the refused upload, and only the first file's object.
+    assert_eq!(app.rows_with_status("pending").await, 0);
+    assert_eq!(app.rows_with_status("active").await, 1);
+    assert_eq!(app.stored_objects().len(), 1);
+
+    // What is left still fits.
+    let small = app.upload(&key, "small.txt", text(300 * KIB)).await;
+    assert_eq!(small.status(), StatusCode::CREATED);
+    // Another user has a quota of their own.
+    let other = app.api_key("quentin@example.com").await;
+    let theirs = app.upload(&other, "theirs.txt", text(600 * KIB)).await;
+    assert_eq!(theirs.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn concurrent_uploads_cannot_pass_the_quota_together() {
+    let app = quota_app(1000 * KIB as u64).await;
+    let key = app.api_key("rhea@example.com").await;
+    let uploads: Vec<_> = (0..6)
+        .map(|index| {
+            let client = app.client.clone();
+            let url = app.url("/api/upload");
+            let key = key.clone();
+            tokio::spawn(async move {
+                let part = Part::bytes(text(300 * KIB)).file_name(format!("part-{index}.txt"));
+                client
+                    .post(url)
+                    .bearer_auth(key)
+                    .multipart(Form::new().part("file", part))
+                    .send()
+                    .await
+                    .map(|response| response.status())
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for upload in uploads {
+        match upload.await.unwrap().unwrap() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::PAYLOAD_TOO_LARGE => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // Three uploads of 300 KiB (plus their form's framing) fit in 1000 KiB, four do not.
+    assert_eq!(created, 3);
+    assert_eq!(app.rows_with_status("active").await, 3);
+    assert_eq!(app.stored_objects().len(), 3);
+}
+
+#[tokio::test]
+async fn deleting_a_file_gives_its_room_back() {
+    let app = quota_app(1000 * KIB as u64).await;
+    let key = app.api_key("sami@example.com").await;
+    let file: Value = app
+        .upload(&key, "big.txt", text(700 * KIB))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refused = app.upload(&key, "next.txt", text(700 * KIB)).await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/api/files/{}", file["id"].as_str().unwrap())))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let accepted = app.upload(&key, "next.txt", text(700 * KIB)).await;
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_resumable_upload_reserves_its_length_at_creation() {
+    let app = quota_app(1000 * KIB as u64).await;
+    let key = app.api_key("tara@example.com").await;
+    let create = |length: usize| {
+        app.client
+            .post(app.url("/api/uploads"))
+            .bearer_auth(&key)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", length.to_string())
+            // filename a.txt
+            .header("Upload-Metadata", "filename YS50eHQ=")
+            .send()
+    };
+    let first = create(800 * KIB).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    // Nothing was sent yet, but the first upload holds its 800 KiB.
+    let second = create(300 * KIB).await.unwrap();
+    assert_eq!(second.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(second.headers()["tus-resumable"], "1.0.0");
+    assert_eq!(problem(second).await["code"], "quota_exceeded");
+    let fits = create(200 * KIB).await.unwrap();
+    assert_eq!(fits.status(), StatusCode::CREATED);
+}
