@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The browser tests of the web UI (gateway/web/e2e, Playwright) against the real
-# services and the real OpenID provider:
+# The browser tests of the web UI (gateway/web/e2e, Playwright), then schemathesis
+# against the API's OpenAPI document, both against the real services and the real OpenID
+# provider:
 #
 #   deploy/local/e2e.sh [playwright test options]     e.g. --grep "API key"
 #
@@ -8,26 +9,40 @@
 #    gateway/web/node_modules is missing or older than package-lock.json, then npm run build);
 # 2. starts auth-service, file-service, storage-service (local backend, objects in a
 #    temporary directory), janitor and gateway on 127.0.0.1, on the five ports from
-#    FLOWSVAULT_E2E_PORT (default 58280: the gateway; 58281-58284 the others), with fresh
+#    FLOWSVAULT_E2E_PORT (default 28280: the gateway; 28281-28284 the others), with fresh
 #    databases fv_e2e_<hex>_auth and fv_e2e_<hex>_files on the server of
 #    deploy/local/postgres.sh, the Redis of redis.sh (keys under their own prefix), a copy
 #    of the built UI (FLOWSVAULT_WEB_DIR) and a client registered for this gateway at the
 #    OpenID provider of oidc.sh (dynamic registration);
 # 3. runs the suite in headless Debian Chromium (installed with apt-get when missing, if
 #    running as root and FLOWSVAULT_NO_INSTALL is unset; Playwright downloads no browser);
-# 4. stops everything it started (by pid), drops its databases and Redis keys, deletes its
+# 4. whatever the suite's result, runs deploy/local/schemathesis.sh against the gateway:
+#    schemathesis (PyPI, pinned in deploy/local/schemathesis/requirements.txt, installed
+#    into a venv under ~/.cache/flowsvault/tools at step 1) sends generated requests to
+#    every operation of /api/openapi.json (boundary values, then at most 20 random
+#    examples per operation, then as many chains of calls) with the API key of a fresh
+#    account (auth-service api-key create), and fails on any 5xx and on any status,
+#    Content-Type, header or body the document does not describe. The cleanup runs with
+#    the gateway's CRON_SECRET, the account deletion with a second account. Skipped with
+#    FLOWSVAULT_E2E_SCHEMATHESIS=0;
+# 5. stops everything it started (by pid), drops its databases and Redis keys, deletes its
 #    temporary directory and prints a summary.
 #
-# The exit code is the suite's. Kept for a reviewer under ./data/e2e (git-ignored):
-# screenshots/ (the main pages in both themes), axe/ (the accessibility results of each
-# page), results/ (traces and screenshots of failed tests), logs/ (the services' logs),
-# report.json (Playwright's JSON report).
+# The exit code is the suite's when it failed, else schemathesis's. The summary ends with
+# Playwright's counts, then schemathesis's verdict, then (on failure) a line naming what
+# failed. Kept for a reviewer under ./data/e2e (git-ignored): screenshots/ (the main pages
+# in both themes), axe/ (the accessibility results of each page), results/ (traces and
+# screenshots of failed tests), logs/ (the services' logs), report.json (Playwright's JSON
+# report), schemathesis/ (output.txt, its whole output with a curl command for each
+# failure; junit.xml; summary.txt).
 #
 # Settings: FLOWSVAULT_E2E_PORT (first of the five ports), FLOWSVAULT_E2E_TIMEOUT
 # (seconds the services get to start, default 90), FLOWSVAULT_E2E_WORKERS (parallel
 # browsers, default 1), FLOWSVAULT_E2E_SERVE=1 (for writing tests: start the services, write
 # data/e2e/serve.env and wait for Ctrl-C instead of running the suite),
-# FLOWSVAULT_E2E_SKIP_BUILD=1 (use the debug binaries already built, as they are).
+# FLOWSVAULT_E2E_SKIP_BUILD=1 (use the debug binaries already built, as they are),
+# FLOWSVAULT_E2E_SCHEMATHESIS=0 (skip schemathesis; default 1), and schemathesis.sh's own
+# FLOWSVAULT_SCHEMATHESIS_EXAMPLES, _WORKERS, _SEED, _TIMEOUT and _ARGS.
 set -euo pipefail
 FV_SCRIPT="e2e.sh"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -49,13 +64,18 @@ bin="$CARGO_TARGET_DIR/debug"
 
 [[ "$timeout_secs" =~ ^[0-9]+$ && "$timeout_secs" -gt 0 ]] ||
     fv_die "FLOWSVAULT_E2E_TIMEOUT is not a number of seconds: $timeout_secs"
+schemathesis="${FLOWSVAULT_E2E_SCHEMATHESIS:-1}"
+[[ "$schemathesis" == 0 || "$schemathesis" == 1 ]] ||
+    fv_die "FLOWSVAULT_E2E_SCHEMATHESIS is 1 (run schemathesis, the default) or 0 (skip it), not $schemathesis"
 
 step() {
     printf '\n==> e2e: %s\n' "$*" >&2
 }
 
 # --- ports ---------------------------------------------------------------------------
-base_port="${FLOWSVAULT_E2E_PORT:-58280}"
+# Below the kernel's ephemeral range (32768 and up here), so that no outgoing connection
+# of the tests can hold one of these ports when a service binds it.
+base_port="${FLOWSVAULT_E2E_PORT:-28280}"
 [[ "$base_port" =~ ^[0-9]+$ && "$base_port" -ge 1024 && "$base_port" -le 65531 ]] ||
     fv_die "FLOWSVAULT_E2E_PORT is not a port number from 1024 to 65531: $base_port"
 # Service order: backends first, the gateway last (it is stopped first).
@@ -150,7 +170,11 @@ trap 'on_signal TERM 143' TERM
 trap 'on_signal HUP 129' HUP
 
 # --- 1. tools --------------------------------------------------------------------------
-step "tools: node, npm, chromium, psql"
+if [[ "$schemathesis" == 1 ]]; then
+    step "tools: node, npm, chromium, psql, schemathesis"
+else
+    step "tools: node, npm, chromium, psql"
+fi
 fv_oidc_need_node
 if ! command -v chromium >/dev/null 2>&1; then
     if fv_may_install; then
@@ -166,6 +190,10 @@ fi
 command -v psql >/dev/null 2>&1 || fv_die "psql is needed to create and drop the test databases (apt-get install postgresql-client)"
 command -v curl >/dev/null 2>&1 || fv_die "curl is not installed (Debian: apt-get install curl)"
 fv_say "$(node --version), npm $(npm --version), $("$chromium_path" --version 2>/dev/null | head -n 1)"
+# Now rather than after the suite: a venv that cannot be made stops the run before the build.
+if [[ "$schemathesis" == 1 ]]; then
+    bash "$here/schemathesis.sh" install || fv_die "schemathesis could not be installed (see above; FLOWSVAULT_E2E_SCHEMATHESIS=0 skips it)"
+fi
 
 check_ports
 
@@ -226,9 +254,9 @@ files_db="fv_e2e_${run_id}_files"
 databases=("$auth_db" "$files_db")
 
 mkdir -p -- "$work/objects" "$logs"
-rm -rf -- "$out/screenshots" "$out/axe" "$out/results"
+rm -rf -- "$out/screenshots" "$out/axe" "$out/results" "$out/schemathesis"
 rm -f -- "$out/report.json"
-mkdir -p -- "$out/screenshots" "$out/axe"
+mkdir -p -- "$out/screenshots" "$out/axe" "$out/schemathesis"
 
 # A client of our own at the provider (dynamic registration), for this gateway's callback:
 # the static client's redirect URI belongs to `make run`.
@@ -352,6 +380,12 @@ fv_say "services up after $((SECONDS - started_at)) s"
 export FV_E2E_BASE_URL="$gateway_url" FV_E2E_ISSUER="$issuer" FV_E2E_CHROMIUM="$chromium_path" \
     FV_E2E_OUT="$out" FV_E2E_WORKERS="${FLOWSVAULT_E2E_WORKERS:-1}"
 
+# Prints a new API key of the user EMAIL (made on first use), straight from auth-service's
+# database, as `make api-key` does.
+new_api_key() {
+    "$bin/auth-service" api-key create --email "$1" --name e2e </dev/null
+}
+
 # For writing tests: keep the services up and run `npm run e2e` by hand against them.
 if [[ -n "${FLOWSVAULT_E2E_SERVE:-}" ]]; then
     for var in FV_E2E_BASE_URL FV_E2E_ISSUER FV_E2E_CHROMIUM FV_E2E_OUT FV_E2E_WORKERS; do
@@ -360,6 +394,10 @@ if [[ -n "${FLOWSVAULT_E2E_SERVE:-}" ]]; then
     fv_say ""
     fv_say "  The services run at $gateway_url until Ctrl-C. In another terminal:"
     fv_say "    source data/e2e/serve.env && cd gateway/web && npm run e2e -- [options]"
+    if key="$(new_api_key schemathesis@example.test)"; then
+        fv_say "  or schemathesis (DELETE /api/profile/delete left out; FLOWSVAULT_SCHEMATHESIS_ARGS for more options):"
+        fv_say "    FLOWSVAULT_SCHEMATHESIS_CRON_SECRET=$FLOWSVAULT_CRON_SECRET deploy/local/schemathesis.sh run $gateway_url $key"
+    fi
     fv_say ""
     status=0
     wait -n "${pids[@]}" || status=$?
@@ -372,11 +410,32 @@ suite_started="$SECONDS"
 status=0
 (cd "$web" && npm run --silent e2e -- "$@") || status=$?
 suite_secs=$((SECONDS - suite_started))
+
+# --- 6. schemathesis --------------------------------------------------------------------------------
+# Whatever the suite's result. Two accounts of its own: one whose key every operation
+# uses throughout, and one for DELETE /api/profile/delete to delete.
+st_status=""
+if [[ "$schemathesis" == 1 ]]; then
+    step "schemathesis against $gateway_url/api/openapi.json (deploy/local/schemathesis.sh)"
+    st_status=0
+    if st_key="$(new_api_key schemathesis@example.test)" &&
+        st_delete_key="$(new_api_key schemathesis-deleted@example.test)"; then
+        FLOWSVAULT_SCHEMATHESIS_OUT="$out/schemathesis" \
+            FLOWSVAULT_SCHEMATHESIS_CRON_SECRET="$FLOWSVAULT_CRON_SECRET" \
+            FLOWSVAULT_SCHEMATHESIS_DELETE_KEY="$st_delete_key" \
+            bash "$here/schemathesis.sh" run "$gateway_url" "$st_key" || st_status=$?
+    else
+        st_status=1
+        printf 'schemathesis: FAILED: no API keys to run it with (auth-service api-key create failed, see above)\n' \
+            >"$out/schemathesis/summary.txt"
+    fi
+fi
 cleanup
 
-# --- 6. summary ----------------------------------------------------------------------------------
-# Everything is stopped (and the databases dropped) by now; the summary's last line is
-# "e2e: N passed, N failed, N skipped".
+# --- 7. summary ----------------------------------------------------------------------------------
+# Everything is stopped (and the databases dropped) by now. What a CI log's tail keeps:
+# Playwright's counts ("e2e: N passed, N failed, N skipped"), schemathesis's verdict, and
+# when anything failed, a last line that names it.
 fv_say "e2e: service logs in $logs"
 if [[ -f "$out/report.json" ]]; then
     (cd "$FV_ROOT" && node "$web/e2e/summary.mjs" "$out" "$suite_secs" "$((SECONDS - started_at))") ||
@@ -384,4 +443,23 @@ if [[ -f "$out/report.json" ]]; then
 else
     fv_note "Playwright wrote no report ($out/report.json); the suite exited with status $status"
 fi
-exit "$status"
+if [[ -z "$st_status" ]]; then
+    printf 'schemathesis: skipped (FLOWSVAULT_E2E_SCHEMATHESIS=0)\n'
+elif [[ -s "$out/schemathesis/summary.txt" ]]; then
+    cat -- "$out/schemathesis/summary.txt"
+else
+    printf 'schemathesis: %s (status %s; no summary, see the output above)\n' \
+        "$([[ "$st_status" -eq 0 ]] && echo passed || echo FAILED)" "$st_status"
+fi
+failed=()
+[[ "$status" -eq 0 ]] || failed+=("the Playwright suite (status $status)")
+[[ "${st_status:-0}" -eq 0 ]] || failed+=("schemathesis (status $st_status)")
+if [[ "${#failed[@]}" -eq 2 ]]; then
+    printf 'e2e.sh: FAILED: %s and %s\n' "${failed[0]}" "${failed[1]}"
+elif [[ "${#failed[@]}" -eq 1 ]]; then
+    printf 'e2e.sh: FAILED: %s\n' "${failed[0]}"
+fi
+if [[ "$status" -ne 0 ]]; then
+    exit "$status"
+fi
+exit "${st_status:-0}"

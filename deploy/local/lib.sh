@@ -88,3 +88,64 @@ fv_db_url() {
     authority="${rest%%/*}"
     printf '%s://%s/%s%s\n' "$scheme" "$authority" "$name" "$query"
 }
+
+# Creates VENV afresh with python3 (3.11 or later), installing Debian's python3-venv when
+# that is what is missing and the script may install. WHAT names its packages in errors.
+fv_make_venv() {
+    local venv="$1" what="$2" python recent
+    python="$(command -v python3)" || fv_die "python3 is not installed (Debian: apt-get install python3 python3-venv)"
+    recent="$("$python" -c 'import sys; print(sys.version_info >= (3, 11))')" || fv_die "$python does not run"
+    [[ "$recent" == True ]] ||
+        fv_die "the pinned $what needs Python 3.11 or later; $python is $("$python" --version 2>&1)"
+    rm -rf -- "$venv"
+    mkdir -p -- "$(dirname -- "$venv")" || fv_die "cannot create $(dirname -- "$venv")"
+    if "$python" -m venv "$venv" >&2; then
+        return 0
+    fi
+    rm -rf -- "$venv"
+    if fv_may_install; then
+        fv_apt_install python3-venv || fv_die "installing python3-venv failed"
+        "$python" -m venv "$venv" >&2 && return 0
+    fi
+    fv_die "python3 -m venv $venv failed (Debian: apt-get install python3-venv)"
+}
+
+# Makes VENV hold the packages of the file REQUIREMENTS, unless it was built from that
+# file as it is now (a stamp in the venv keeps the file's SHA-256). WHAT names the
+# packages in messages; the remaining arguments are a command that must then succeed,
+# run with the venv's bin first on PATH. Concurrent callers wait for one another, and
+# FLOWSVAULT_NO_INSTALL forbids building.
+fv_pip_venv() {
+    local venv="$1" requirements="$2" what="$3" sum hash lock_fd
+    shift 3
+    sum="$(sha256sum <"$requirements")" || fv_die "cannot read $requirements"
+    hash="${sum%% *}"
+    fv_venv_built() {
+        [[ -x "$venv/bin/python" && "$(cat "$venv/.flowsvault-requirements.sha256" 2>/dev/null || true)" == "$hash" ]]
+    }
+    if fv_venv_built; then
+        return 0
+    fi
+    mkdir -p -- "$(dirname -- "$venv")" || fv_die "cannot create $(dirname -- "$venv")"
+    exec {lock_fd}>"$(dirname -- "$venv")/.$(basename -- "$venv").lock"
+    flock -w 600 "$lock_fd" || fv_die "another process has been installing into $venv for more than 10 minutes"
+    if fv_venv_built; then
+        exec {lock_fd}>&-
+        return 0
+    fi
+    if [[ -n "${FLOWSVAULT_NO_INSTALL:-}" ]]; then
+        fv_die "$what is not installed in $venv (or $requirements changed) and FLOWSVAULT_NO_INSTALL forbids installing it"
+    fi
+    if [[ -e "$venv" ]]; then
+        fv_note "$requirements changed since $venv was built; rebuilding it"
+    fi
+    fv_note "creating $venv with $what (pip install -r $requirements)"
+    fv_make_venv "$venv" "$what"
+    "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet \
+        -r "$requirements" >&2 ||
+        fv_die "pip install -r $requirements into $venv failed"
+    PATH="$venv/bin:$PATH" "$@" >&2 || fv_die "$what was installed into $venv but \`$*\` fails"
+    printf '%s\n' "$hash" >"$venv/.flowsvault-requirements.sha256"
+    exec {lock_fd}>&-
+}
+

@@ -106,5 +106,5 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test --workspace --locked"
 cargo test --workspace --locked
 
-step "Browser tests: the web UI in headless Chromium (Playwright) against the real services"
+step "Browser tests: the web UI in headless Chromium (Playwright) against the real services, then schemathesis against their API"
 bash "$here/e2e.sh"

@@ -5,7 +5,7 @@
 //! every request so that a revoked session is refused at once by every replica. A
 //! cookie-authenticated change must come from our own origin (CSRF).
 
-use std::time::Duration;
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use actix_web::{
     FromRequest, HttpRequest,
@@ -20,12 +20,20 @@ use flowsvault_proto::{
     auth::v1::{VerifyApiKeyRequest, VerifySessionRequest},
     from_timestamp,
 };
-use futures_util::future::LocalBoxFuture;
+use futures_util::{
+    FutureExt,
+    future::{BoxFuture, LocalBoxFuture, Shared},
+};
 use sha2::{Digest, Sha256};
 
 use crate::{problem::ApiError, request_id::RequestId, startup::AppState};
 
 const MAX_CACHED_KEYS: u64 = 100_000;
+/// A verification of one key by auth-service that several requests may wait for.
+type Verification = Shared<BoxFuture<'static, Result<Principal, ApiError>>>;
+
+/// How long a session's user is remembered for rate limiting.
+const SESSION_USER_TTL: Duration = Duration::from_secs(300);
 /// Longest header value looked at; real keys are about 55 bytes.
 const MAX_KEY_BYTES: usize = 256;
 
@@ -140,6 +148,12 @@ struct CachedKey {
 
 pub struct KeyCache {
     verified: moka::sync::Cache<[u8; 32], CachedKey>,
+    /// Verifications running now, by key digest, so concurrent misses share one.
+    inflight: Mutex<HashMap<[u8; 32], Verification>>,
+    /// The user of each session seen lately, by the SHA-256 of its token: only so the
+    /// rate limiter can count a session's requests under its user. Authentication still
+    /// asks auth-service about the session on every request.
+    session_users: moka::sync::Cache<[u8; 32], String>,
     /// False when the TTL is zero: nothing is kept (benchmarks compare with this).
     enabled: bool,
 }
@@ -147,13 +161,28 @@ pub struct KeyCache {
 impl KeyCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
+            inflight: Mutex::new(HashMap::new()),
             enabled: !ttl.is_zero(),
             verified: moka::sync::Cache::builder()
                 .max_capacity(MAX_CACHED_KEYS)
                 .time_to_live(ttl)
                 .support_invalidation_closures()
                 .build(),
+            session_users: moka::sync::Cache::builder()
+                .max_capacity(MAX_CACHED_KEYS)
+                .time_to_live(SESSION_USER_TTL)
+                .build(),
         }
+    }
+
+    /// The user of the key with this SHA-256, when a verification of it is cached.
+    pub fn user_of_key(&self, digest: &[u8; 32]) -> Option<String> {
+        self.get(digest).map(|principal| principal.user_id)
+    }
+
+    /// The user of the session with this token SHA-256, when it was verified lately.
+    pub fn user_of_session(&self, digest: &[u8; 32]) -> Option<String> {
+        self.session_users.get(digest)
     }
 
     /// Stops trusting the key with this id on this replica: no later lookup returns it.
@@ -250,8 +279,10 @@ async fn authenticate(
     let token = match presented {
         Presented::ApiKey(token) => token,
         Presented::Session(token) => {
+            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
             let verified = verify_session(&state, token, &request_id).await?;
             let user = verified.user.ok_or_else(ApiError::unauthenticated)?;
+            state.keys.session_users.insert(digest, user.id.clone());
             return Ok(Principal {
                 user_id: user.id,
                 via: Via::Session,
@@ -269,6 +300,43 @@ async fn authenticate(
     if let Some(principal) = state.keys.get(&digest) {
         return Ok(principal);
     }
+    if !state.keys.enabled {
+        return verify_key(&state, token, digest, request_id).await;
+    }
+    // One verification per key at a time: requests that miss the cache together (the
+    // entry just expired under load) wait for the same one instead of each paying bcrypt.
+    let verification = {
+        let Ok(mut inflight) = state.keys.inflight.lock() else {
+            return verify_key(&state, token, digest, request_id).await;
+        };
+        match inflight.get(&digest) {
+            Some(running) => running.clone(),
+            None => {
+                let owner = state.clone();
+                let running = async move {
+                    let verified = verify_key(&owner, token, digest, request_id).await;
+                    if let Ok(mut inflight) = owner.keys.inflight.lock() {
+                        inflight.remove(&digest);
+                    }
+                    verified
+                }
+                .boxed()
+                .shared();
+                inflight.insert(digest, running.clone());
+                running
+            }
+        }
+    };
+    verification.await
+}
+
+/// Asks auth-service about a key (bcrypt there) and caches the answer.
+async fn verify_key(
+    state: &AppState,
+    token: String,
+    digest: [u8; 32],
+    request_id: RequestId,
+) -> Result<Principal, ApiError> {
     let mut auth = state.backends.auth.clone();
     let verified = auth
         .verify_api_key(

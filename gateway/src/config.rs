@@ -159,6 +159,18 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// Connections one client address may hold open at once; the requests of any more
+    /// are answered 429 `too_many_connections` and closed. Trusted proxies are not
+    /// counted. 0: no cap.
+    #[arg(long, env = "FLOWSVAULT_MAX_CONNECTIONS_PER_IP", default_value_t = 256)]
+    pub max_connections_per_ip: u32,
+
+    /// Origins whose pages may call `/api/` with an API key (CORS), comma-separated, e.g.
+    /// `https://app.example.com`; `*` for any. Empty: same-origin only. Never with
+    /// cookies.
+    #[arg(long, env = "FLOWSVAULT_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+
     /// HTTP worker threads; 0 means one per CPU.
     #[arg(long, env = "FLOWSVAULT_GATEWAY_WORKERS", default_value_t = 0)]
     pub workers: usize,

@@ -46,7 +46,7 @@ fn error_code_schema() -> Object {
         .build()
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     code: ErrorCode,
     detail: String,

@@ -34,8 +34,18 @@ use crate::{
 
 /// How long Redis is left alone after it failed, before it is tried again.
 const REDIS_RETRY_AFTER: Duration = Duration::from_secs(5);
-/// Longest wait for Redis before a decision falls back to memory.
+/// Longest wait for a new connection to Redis, or for a PING, before Redis counts as
+/// unreachable and decisions fall back to memory.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// Longest wait for the answer to a decision before Redis counts as unreachable. Longer
+/// than a connection's: under a burst the answer waits for this replica's own workers.
+const REDIS_ANSWER_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest wait for a free pooled connection. A wait is this replica being busy, not
+/// Redis being gone, so it does not switch to memory (only that one decision is taken
+/// there).
+const POOL_WAIT: Duration = Duration::from_secs(2);
+/// Pooled connections to Redis per replica.
+const POOL_SIZE: usize = 32;
 /// Most identifiers the in-memory fallback tracks before it forgets idle ones.
 const MAX_MEMORY_ENTRIES: usize = 100_000;
 
@@ -217,8 +227,8 @@ impl Limiter {
         let redis = match redis_url.filter(|url| !url.is_empty()) {
             Some(url) => {
                 let mut config = deadpool_redis::Config::from_url(url);
-                let mut pool = deadpool_redis::PoolConfig::new(16);
-                pool.timeouts.wait = Some(REDIS_TIMEOUT);
+                let mut pool = deadpool_redis::PoolConfig::new(POOL_SIZE);
+                pool.timeouts.wait = Some(POOL_WAIT);
                 pool.timeouts.create = Some(REDIS_TIMEOUT);
                 pool.timeouts.recycle = Some(REDIS_TIMEOUT);
                 config.pool = Some(pool);
@@ -301,8 +311,18 @@ impl Limiter {
             return None;
         }
         let window_ms = u64::try_from(spec.window.as_millis()).unwrap_or(u64::MAX);
+        let mut connection = match pool.get().await {
+            Ok(connection) => connection,
+            Err(deadpool_redis::PoolError::Timeout(deadpool_redis::TimeoutType::Wait)) => {
+                tracing::warn!("every redis connection stayed busy: one decision in memory");
+                return None;
+            }
+            Err(error) => {
+                self.redis_unreachable(&error.to_string());
+                return None;
+            }
+        };
         let attempt = async {
-            let mut connection = pool.get().await.map_err(|error| error.to_string())?;
             let mut invocation = self.script.prepare_invoke();
             for key in keys {
                 invocation.key(key);
@@ -313,7 +333,7 @@ impl Limiter {
                 .await
                 .map_err(|error| error.to_string())
         };
-        let outcome = tokio::time::timeout(REDIS_TIMEOUT * 2, attempt)
+        let outcome = tokio::time::timeout(REDIS_ANSWER_TIMEOUT, attempt)
             .await
             .unwrap_or_else(|_| Err("timed out".to_owned()));
         match outcome {
@@ -345,15 +365,20 @@ impl Limiter {
                 None
             }
             Err(error) => {
-                if !self.degraded.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(%error, "redis unreachable: rate limits fall back to memory");
-                    self.metrics.redis_fallbacks.inc();
-                }
-                self.metrics.redis_up.set(0);
-                self.mark_redis_failed();
+                self.redis_unreachable(&error);
                 None
             }
         }
+    }
+
+    /// Decisions move to memory until Redis answers a probe again.
+    fn redis_unreachable(&self, error: &str) {
+        if !self.degraded.swap(true, Ordering::Relaxed) {
+            tracing::warn!(%error, "redis unreachable: rate limits fall back to memory");
+            self.metrics.redis_fallbacks.inc();
+        }
+        self.metrics.redis_up.set(0);
+        self.mark_redis_failed();
     }
 
     fn count(&self, store: Store, allowed: bool) {
@@ -493,23 +518,30 @@ fn rolled(stored: Option<MemoryWindow>, index: u64) -> MemoryWindow {
     }
 }
 
-/// The identifiers a request is counted against: its client address, and the
-/// credential it presents (hashed; not verified yet, so limiting comes before bcrypt).
-fn identifiers(request: &ServiceRequest, client: Option<IpAddr>) -> Vec<String> {
-    let mut ids = Vec::with_capacity(2);
+/// The identifiers a request is counted against: its client address, the credential it
+/// presents (hashed; not verified yet, so limiting comes before bcrypt or any gRPC call),
+/// and the user behind that credential when this replica verified it lately, so that all
+/// of one user's keys and sessions also share one limit.
+fn identifiers(request: &ServiceRequest, state: &AppState, client: Option<IpAddr>) -> Vec<String> {
+    let mut ids = Vec::with_capacity(3);
     if let Some(address) = client {
         ids.push(format!("ip:{address}"));
     }
     // The token as authentication reads it, so `bearer`, `BEARER` and extra spaces do
     // not make one key into several identifiers.
-    if let Some(credential) = crate::auth::bearer_token(request.request()) {
-        let digest = Sha256::digest(credential.as_bytes());
+    let user = if let Some(credential) = crate::auth::bearer_token(request.request()) {
+        let digest: [u8; 32] = Sha256::digest(credential.as_bytes()).into();
         ids.push(format!("key:{}", hex::encode(&digest[..12])));
-    } else if let Some(state) = request.app_data::<web::Data<AppState>>()
-        && let Some(token) = state.site.session_token(request.request())
-    {
-        let digest = Sha256::digest(token.as_bytes());
+        state.keys.user_of_key(&digest)
+    } else if let Some(token) = state.site.session_token(request.request()) {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         ids.push(format!("session:{}", hex::encode(&digest[..12])));
+        state.keys.user_of_session(&digest)
+    } else {
+        None
+    };
+    if let Some(user) = user {
+        ids.push(format!("user:{user}"));
     }
     ids
 }
@@ -548,7 +580,7 @@ pub async fn middleware(
         return Ok(next.call(request).await?.map_into_left_body());
     };
     let client = state.proxies.client_ip(request.request());
-    let ids = identifiers(&request, client);
+    let ids = identifiers(&request, &state, client);
     let Some(decision) = state.limiter.check(class, &ids).await else {
         return Ok(next.call(request).await?.map_into_left_body());
     };

@@ -17,6 +17,8 @@ use crate::{
     backends::Backends,
     client_ip::TrustedProxies,
     config::{Config, Fault},
+    connections::{self, ConnectionCounter},
+    cors::{self, CorsOrigins},
     metrics::{self, Metrics},
     rate_limit::{self, Limiter, RateLimits, RateSpec},
     request_id,
@@ -58,6 +60,8 @@ pub struct AppState {
     pub site: Site,
     /// The built web UI, when there is one.
     pub web: Option<WebUi>,
+    /// Origins allowed to call the API from their pages.
+    pub cors: CorsOrigins,
     pub metrics: Metrics,
 }
 
@@ -167,6 +171,8 @@ impl Application {
             metrics,
             proxies,
             web: WebUi::load(&config.web_dir),
+            cors: CorsOrigins::parse(&config.cors_origins)
+                .map_err(|error| anyhow::anyhow!("FLOWSVAULT_CORS_ORIGINS: {error}"))?,
             site: site.clone(),
             backends: Backends::connect(&config)?,
             keys: KeyCache::new(Duration::from_secs(config.api_key_cache_ttl_secs)),
@@ -194,6 +200,10 @@ impl Application {
         });
         let openapi =
             web::Data::new(OpenApiJson::build().context("building the OpenAPI document")?);
+        let connections = connections::on_connect(
+            ConnectionCounter::new(config.max_connections_per_ip),
+            state.proxies.clone(),
+        );
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -207,10 +217,13 @@ impl Application {
                 .configure(extra)
                 .default_service(web::to(routes::web_fallback))
                 .wrap(from_fn(rate_limit::middleware))
+                .wrap(from_fn(cors::middleware))
+                .wrap(from_fn(connections::middleware))
                 .wrap(security_headers(&site))
                 .wrap(from_fn(metrics::middleware))
                 .wrap(from_fn(request_id::middleware))
         })
+        .on_connect(connections)
         .listen(listener)?
         .client_request_timeout(Duration::from_secs(config.header_timeout_secs.max(1)))
         .client_disconnect_timeout(Duration::from_secs(1))

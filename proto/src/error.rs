@@ -84,6 +84,7 @@ error_codes! {
     FileTypeNotAllowed => ("file_type_not_allowed", 415, InvalidArgument, "This file type is not allowed"),
     ContentMismatch => ("content_mismatch", 415, InvalidArgument, "The file content does not match its extension"),
     RateLimited => ("rate_limited", 429, ResourceExhausted, "Too many requests"),
+    TooManyConnections => ("too_many_connections", 429, ResourceExhausted, "This address has too many connections open"),
     Internal => ("internal", 500, Internal, "An internal error occurred"),
     UpstreamFailed => ("upstream_failed", 502, Unknown, "A backend service failed"),
     UpstreamUnavailable => ("upstream_unavailable", 503, Unavailable, "A backend service is unavailable"),

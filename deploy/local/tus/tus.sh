@@ -90,70 +90,10 @@ fv_tus_install_node() {
     exec {lock_fd}<&-
 }
 
-# The SHA-256 of requirements.txt, the venv's stamp.
-fv_tus_requirements_hash() {
-    local sum
-    sum="$(sha256sum <"$FV_TUS_APP/requirements.txt")" || fv_die "cannot read $FV_TUS_APP/requirements.txt"
-    printf '%s\n' "${sum%% *}"
-}
-
-# True when VENV was built from the requirements.txt whose hash is HASH.
-fv_tus_venv_ready() {
-    local venv="$1" hash="$2"
-    [[ -x "$venv/bin/python" && "$(cat "$venv/.flowsvault-requirements.sha256" 2>/dev/null || true)" == "$hash" ]]
-}
-
-# Creates VENV afresh with python3 (3.11 or later), installing Debian's python3-venv when
-# that is what is missing and this script may install.
-fv_tus_make_venv() {
-    local venv="$1" python recent
-    python="$(command -v python3)" || fv_die "python3 is not installed (Debian: apt-get install python3 python3-venv)"
-    recent="$("$python" -c 'import sys; print(sys.version_info >= (3, 11))')" || fv_die "$python does not run"
-    [[ "$recent" == True ]] ||
-        fv_die "the pinned tuspy dependencies need Python 3.11 or later; $python is $("$python" --version 2>&1)"
-    rm -rf -- "$venv"
-    mkdir -p -- "$(dirname -- "$venv")" || fv_die "cannot create $(dirname -- "$venv")"
-    if "$python" -m venv "$venv" >&2; then
-        return 0
-    fi
-    rm -rf -- "$venv"
-    if fv_may_install; then
-        fv_apt_install python3-venv || fv_die "installing python3-venv failed"
-        "$python" -m venv "$venv" >&2 && return 0
-    fi
-    fv_die "python3 -m venv $venv failed (Debian: apt-get install python3-venv)"
-}
-
 # Builds the venv unless it was built from the current requirements.txt.
 fv_tus_install_python() {
-    local venv hash lock_fd
-    venv="$(fv_tus_venv)"
-    hash="$(fv_tus_requirements_hash)"
-    if fv_tus_venv_ready "$venv" "$hash"; then
-        return 0
-    fi
-    mkdir -p -- "$(dirname -- "$venv")" || fv_die "cannot create $(dirname -- "$venv")"
-    exec {lock_fd}>"$(dirname -- "$venv")/.tus-venv.lock"
-    flock -w 600 "$lock_fd" || fv_die "another process has been installing into $venv for more than 10 minutes"
-    if fv_tus_venv_ready "$venv" "$hash"; then
-        exec {lock_fd}>&-
-        return 0
-    fi
-    if [[ -n "${FLOWSVAULT_NO_INSTALL:-}" ]]; then
-        fv_die "tuspy is not installed in $venv (or requirements.txt changed) and FLOWSVAULT_NO_INSTALL forbids installing it"
-    fi
-    if [[ -e "$venv" ]]; then
-        fv_note "requirements.txt changed since $venv was built; rebuilding it"
-    fi
-    fv_note "creating $venv with tuspy (pip install -r $FV_TUS_APP/requirements.txt)"
-    fv_tus_make_venv "$venv"
-    "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet \
-        -r "$FV_TUS_APP/requirements.txt" >&2 ||
-        fv_die "pip install -r $FV_TUS_APP/requirements.txt into $venv failed"
-    "$venv/bin/python" -c 'import tusclient.client, tusclient.storage.filestorage' ||
-        fv_die "tuspy was installed into $venv but does not import"
-    printf '%s\n' "$hash" >"$venv/.flowsvault-requirements.sha256"
-    exec {lock_fd}>&-
+    fv_pip_venv "$(fv_tus_venv)" "$FV_TUS_APP/requirements.txt" tuspy \
+        python -c 'import tusclient.client, tusclient.storage.filestorage'
 }
 
 fv_tus_install() {

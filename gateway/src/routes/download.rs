@@ -123,13 +123,13 @@ const PDF_PREVIEW_POLICY: &str = "default-src 'none'; frame-ancestors 'self'";
     ),
     security(("apiKey" = []), ("session" = [])),
     responses(
-        (status = 200, description = "The whole file, with its exact `Content-Type`", content_type = "application/octet-stream", body = [u8], headers(
+        (status = 200, description = "The whole file, with its exact `Content-Type`", content_type = "*/*", body = [u8], headers(
             ("Content-Disposition" = String, description = "`attachment` with `filename` and RFC 8187 `filename*`"),
             ("Content-Length" = u64),
             ("ETag" = String, description = "The quoted SHA-256 of the content"),
             ("Accept-Ranges" = String, description = "`bytes`"),
         )),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = [u8], headers(
+        (status = 206, description = "The requested range", content_type = "*/*", body = [u8], headers(
             ("Content-Range" = String, description = "`bytes <first>-<last>/<size>`"),
             ("Content-Length" = u64),
             ("ETag" = String, description = "The quoted SHA-256 of the content"),
@@ -176,13 +176,13 @@ pub async fn download(
     ),
     security(("apiKey" = []), ("session" = [])),
     responses(
-        (status = 200, description = "The whole file, with its exact `Content-Type`; shown inline only for raster images, PDF, audio, video and plain text", content_type = "application/octet-stream", body = [u8], headers(
+        (status = 200, description = "The whole file, with its exact `Content-Type`; shown inline only for raster images, PDF, audio, video and plain text", content_type = "*/*", body = [u8], headers(
             ("Content-Disposition" = String, description = "`inline` for types a browser only displays, otherwise `attachment`"),
             ("Content-Length" = u64),
             ("ETag" = String, description = "The quoted SHA-256 of the content"),
             ("Accept-Ranges" = String, description = "`bytes`"),
         )),
-        (status = 206, description = "The requested range", content_type = "application/octet-stream", body = [u8], headers(
+        (status = 206, description = "The requested range", content_type = "*/*", body = [u8], headers(
             ("Content-Range" = String, description = "`bytes <first>-<last>/<size>`"),
             ("Content-Length" = u64),
             ("ETag" = String, description = "The quoted SHA-256 of the content"),

@@ -19,8 +19,8 @@ use utoipa::{
 };
 
 use super::openapi::{
-    BadGateway, BadRequest, GatewayTimeout, Gone, NotFound, ServiceUnavailable, TooManyRequests,
-    Unauthorized,
+    BadGateway, BadRequest, Forbidden, GatewayTimeout, Gone, NotFound, ServiceUnavailable,
+    TooManyRequests, Unauthorized,
 };
 use crate::{auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState};
 
@@ -313,6 +313,7 @@ pub async fn get(
         (status = 204, description = "Deleted; the object is removed from storage"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 429, response = TooManyRequests),
         (status = 502, response = BadGateway),
@@ -385,6 +386,7 @@ pub struct BulkDeleted {
         (status = 200, description = "How many of the ids were the caller's files, now deleted", body = BulkDeleted),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 429, response = TooManyRequests),
         (status = 502, response = BadGateway),
         (status = 503, response = ServiceUnavailable),

@@ -19,8 +19,8 @@ use utoipa::{
 };
 
 use super::openapi::{
-    BadGateway, BadRequest, GatewayTimeout, NotFound, ServiceUnavailable, TooManyRequests,
-    Unauthorized,
+    BadGateway, BadRequest, Forbidden, GatewayTimeout, NotFound, ServiceUnavailable,
+    TooManyRequests, Unauthorized,
 };
 use crate::{auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState};
 
@@ -213,6 +213,7 @@ pub async fn list(
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 429, response = TooManyRequests),
         (status = 502, response = BadGateway),
         (status = 503, response = ServiceUnavailable),
@@ -267,6 +268,7 @@ pub async fn create(
         (status = 204, description = "Revoked (also when it was already)"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 429, response = TooManyRequests),
         (status = 502, response = BadGateway),

@@ -431,7 +431,7 @@ async fn limit_password_attempts(
         ("X-Share-Password" = Option<String>, Header, description = "The link's password"),
     ),
     responses(
-        (status = 200, description = "The bytes, as an attachment", content_type = "application/octet-stream"),
+        (status = 200, description = "The bytes, as an attachment, with the file's own `Content-Type`", content_type = "*/*"),
         (status = 206, description = "A range of them"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -459,6 +459,14 @@ pub async fn download(
     download_through(&request, &state, &request_id, token.into_inner(), password).await
 }
 
+/// The share download's form, as OpenAPI describes it (the handler reads it itself).
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "describes the form for the OpenAPI document only")]
+pub struct SharePasswordForm {
+    /// The link's password, when it has one.
+    password: Option<String>,
+}
+
 /// `POST` of the same, documented separately for the form.
 #[utoipa::path(
     post,
@@ -466,10 +474,9 @@ pub async fn download(
     tag = "shares",
     operation_id = "downloadSharedWithForm",
     params(("token" = String, Path, description = "The link's token")),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "Optional `password` field"),
+    request_body(content = SharePasswordForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "The bytes, as an attachment", content_type = "application/octet-stream"),
+        (status = 200, description = "The bytes, as an attachment, with the file's own `Content-Type`", content_type = "*/*"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 410, response = Gone),

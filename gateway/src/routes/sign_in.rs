@@ -297,6 +297,16 @@ fn session_cookie(site: &Site, session: Session) -> actix_web::cookie::Cookie<'s
     )
 }
 
+/// The development sign-in's form, as OpenAPI describes it (the handler reads the fields
+/// itself, with a size limit).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code, reason = "describes the form for the OpenAPI document only")]
+pub struct DevSignInForm {
+    /// Where to go once signed in: a path on this site (anything else becomes `/`).
+    callback_url: Option<String>,
+}
+
 /// The development sign-in: one form POST signs in a local test user. Offered only when
 /// `FLOWSVAULT_DEV_SIGNIN` is set, which the gateway allows on loopback addresses only.
 #[utoipa::path(
@@ -304,8 +314,7 @@ fn session_cookie(site: &Site, session: Session) -> actix_web::cookie::Cookie<'s
     path = "/api/auth/signin/dev",
     tag = "auth",
     operation_id = "devSignIn",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "Optional `callbackUrl` field"),
+    request_body(content = DevSignInForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Signed in: to the callbackUrl with `fv_session` set",
             headers(("Location" = String), ("Set-Cookie" = String))),

@@ -1075,6 +1075,7 @@ pub async fn terminate(
     responses(
         (status = 204, description = "As the overridden method"),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 405, response = MethodNotAllowed),
         (status = 429, response = TooManyRequests),
         (status = 502, response = BadGateway),

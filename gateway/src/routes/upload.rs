@@ -22,8 +22,8 @@ use super::{
     FileView,
     files::{duration_schema, purge_object},
     openapi::{
-        BadGateway, BadRequest, Conflict, GatewayTimeout, PayloadTooLarge, RequestTimeout,
-        ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableContent,
+        BadGateway, BadRequest, Conflict, Forbidden, GatewayTimeout, PayloadTooLarge,
+        RequestTimeout, ServiceUnavailable, TooManyRequests, Unauthorized, UnprocessableContent,
         UnsupportedMediaType,
     },
 };
@@ -70,6 +70,7 @@ struct UploadForm {
             headers(("Location" = String, description = "`/api/files/{id}`"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 408, response = RequestTimeout),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),

@@ -235,6 +235,8 @@ async fn spawn_stack(
         trusted_proxies: String::new(),
         cron_secret: Some("test-cron-secret".into()),
         metrics_token: None,
+        max_connections_per_ip: 0,
+        cors_origins: String::new(),
         header_timeout_secs: 10,
         body_idle_timeout_secs: 30,
         min_upload_bytes_per_sec: 1024,

@@ -2,6 +2,9 @@
 //! port 0, each test with its own databases and object directory, against the real
 //! PostgreSQL named by FLOWSVAULT_TEST_DATABASE_URL.
 
+mod abuse;
+mod connections;
+mod cors;
 mod failures;
 mod files;
 mod github;

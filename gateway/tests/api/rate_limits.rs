@@ -406,3 +406,42 @@ async fn a_metrics_token_keeps_the_metrics_private() {
         .unwrap();
     assert_eq!(scraper.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn all_keys_of_one_user_share_one_limit() {
+    let app = spawn_app_with(|config| {
+        config.rate_limit_api = "6/1m".into();
+        // Each request comes "through a proxy" from an address of its own, so only the
+        // credential's limit can refuse.
+        config.trusted_proxies = "127.0.0.1/32".into();
+    })
+    .await;
+    let first = app.api_key("wanda@example.com").await;
+    let second = app.api_key("wanda@example.com").await;
+    let other = app.api_key("xavier@example.com").await;
+    let mut turn = 0;
+    let mut status = async |key: &str| {
+        turn += 1;
+        app.client
+            .get(app.url("/api/files"))
+            .bearer_auth(key)
+            .header("x-forwarded-for", format!("203.0.113.{turn}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // The first request of each key counts under the key (it is not verified yet); from
+    // then on this replica knows the user, and both keys count under it.
+    assert_eq!(status(&first).await, 200);
+    assert_eq!(status(&second).await, 200);
+    let mut statuses = Vec::new();
+    for round in 0..8 {
+        let key = if round % 2 == 0 { &first } else { &second };
+        statuses.push(status(key).await);
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 429, 429]);
+    // Another user is not affected.
+    assert_eq!(status(&other).await, 200);
+}
