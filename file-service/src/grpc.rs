@@ -617,19 +617,37 @@ impl FileService for FileApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(count = request.get_ref().keys.len()))]
+    #[tracing::instrument(skip_all, fields(count = request.get_ref().objects.len()))]
     async fn find_unknown_keys(
         &self,
         request: Request<FindUnknownKeysRequest>,
     ) -> Result<Response<FindUnknownKeysResponse>, Status> {
-        let keys = request.into_inner().keys;
-        if keys.len() > MAX_CLAIM as usize {
+        let request = request.into_inner();
+        if request.objects.len() > MAX_CLAIM as usize {
             return Err(FileError::InvalidArgument(format!(
                 "at most {MAX_CLAIM} keys per request"
             ))
             .into());
         }
-        let keys = self.files.unknown_keys(&keys).await?;
+        let grace = i64::try_from(request.grace_seconds)
+            .map_err(|_| FileError::InvalidArgument("grace_seconds is out of range".into()))?;
+        let (keys, modified): (Vec<String>, Vec<chrono::DateTime<chrono::Utc>>) = request
+            .objects
+            .into_iter()
+            .map(|object| {
+                let modified = object
+                    .last_modified
+                    .as_ref()
+                    .and_then(flowsvault_proto::from_timestamp)
+                    .ok_or_else(|| {
+                        FileError::InvalidArgument("every object needs its last_modified".into())
+                    })?;
+                Ok((object.key, modified))
+            })
+            .collect::<Result<Vec<_>, FileError>>()?
+            .into_iter()
+            .unzip();
+        let keys = self.files.unknown_keys(&keys, &modified, grace).await?;
         Ok(Response::new(FindUnknownKeysResponse { keys }))
     }
 

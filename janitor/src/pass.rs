@@ -8,7 +8,7 @@ use std::{collections::HashSet, time::Duration};
 use flowsvault_proto::{
     files::v1::{
         ClaimPurgeableRequest, FileStatus, FindUnknownKeysRequest, MarkPurgedRequest,
-        PurgeSharesRequest, file_service_client::FileServiceClient,
+        PurgeSharesRequest, StoredKey, file_service_client::FileServiceClient,
     },
     storage::v1::{
         DeleteRequest, ListObjectsRequest, ObjectSummary,
@@ -197,14 +197,11 @@ impl Janitor {
     }
 
     /// Removes file objects that no record names and that are older than the grace
-    /// period: what a crash between writing an object and recording it, or a lost
-    /// removal, left behind. The grace period covers uploads in flight, whose record
-    /// exists before their first byte anyway.
+    /// period (by the database clock: file-service decides): what a crash between
+    /// writing an object and recording it, or a lost removal, left behind. The grace
+    /// period covers uploads in flight, whose record exists before their first byte
+    /// anyway.
     async fn reconcile_orphans(&self, report: &mut PassReport) -> Result<(), tonic::Status> {
-        let grace = chrono::Duration::seconds(
-            i64::try_from(self.settings.orphan_grace_secs).unwrap_or(i64::MAX / 1000),
-        );
-        let cutoff = chrono::Utc::now() - grace;
         let mut storage = self.storage.clone();
         let mut listed = storage
             .list_objects(tonic::Request::new(ListObjectsRequest {}))
@@ -212,12 +209,7 @@ impl Janitor {
             .into_inner();
         let mut batch = Vec::with_capacity(ORPHAN_BATCH);
         while let Some(object) = listed.message().await? {
-            let old_enough = object
-                .last_modified
-                .as_ref()
-                .and_then(flowsvault_proto::from_timestamp)
-                .is_some_and(|modified| modified <= cutoff);
-            if old_enough && is_file_key(&object.key) {
+            if object.last_modified.is_some() && is_file_key(&object.key) {
                 batch.push(object);
             }
             if batch.len() == ORPHAN_BATCH {
@@ -239,7 +231,14 @@ impl Janitor {
         let mut files = self.files.clone();
         let unknown: HashSet<String> = files
             .find_unknown_keys(request(FindUnknownKeysRequest {
-                keys: objects.iter().map(|object| object.key.clone()).collect(),
+                objects: objects
+                    .iter()
+                    .map(|object| StoredKey {
+                        key: object.key.clone(),
+                        last_modified: object.last_modified,
+                    })
+                    .collect(),
+                grace_seconds: self.settings.orphan_grace_secs,
             }))
             .await?
             .into_inner()

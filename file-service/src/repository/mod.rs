@@ -419,11 +419,17 @@ impl FileRepository {
         Ok(())
     }
 
-    /// The keys of `keys` that no record names while it may still hold an object
+    /// The keys of `keys`, written at `modified`, that are older than `grace_seconds` by
+    /// the database clock and that no record names while it may still hold an object
     /// (pending, active, failed or deleted): a purged or forgotten record's object, or
     /// one no record ever named.
-    #[tracing::instrument(skip(self, keys), fields(count = keys.len()))]
-    pub async fn unknown_keys(&self, keys: &[String]) -> Result<Vec<String>, FileError> {
+    #[tracing::instrument(skip(self, keys, modified), fields(count = keys.len()))]
+    pub async fn unknown_keys(
+        &self,
+        keys: &[String],
+        modified: &[DateTime<Utc>],
+        grace_seconds: i64,
+    ) -> Result<Vec<String>, FileError> {
         #[derive(QueryableByName)]
         struct Key {
             #[diesel(sql_type = Text)]
@@ -431,11 +437,14 @@ impl FileRepository {
         }
         let mut connection = self.pool.get().await?;
         let unknown = diesel::sql_query(
-            "SELECT k.key FROM unnest($1::text[]) AS k(key)
-             WHERE NOT EXISTS (SELECT 1 FROM file_metadata f
+            "SELECT k.key FROM unnest($1::text[], $2::timestamptz[]) AS k(key, modified)
+             WHERE k.modified <= now() - make_interval(secs => $3::double precision)
+               AND NOT EXISTS (SELECT 1 FROM file_metadata f
                                WHERE f.file_name = k.key AND f.status <> 'purged')",
         )
         .bind::<diesel::sql_types::Array<Text>, _>(keys)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(modified)
+        .bind::<BigInt, _>(grace_seconds)
         .load::<Key>(&mut connection)
         .await?;
         Ok(unknown.into_iter().map(|row| row.key).collect())
