@@ -212,7 +212,11 @@ impl Application {
                     web::QueryConfig::default().error_handler(|error, _| invalid_input(error)),
                 )
                 .app_data(web::PathConfig::default().error_handler(|error, _| invalid_input(error)))
-                .app_data(web::JsonConfig::default().error_handler(|error, _| invalid_input(error)))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(routes::MAX_JSON_BYTES)
+                        .error_handler(|error, _| routes::invalid_json(error)),
+                )
                 .configure(routes::configure)
                 .configure(extra)
                 .default_service(web::to(routes::web_fallback))

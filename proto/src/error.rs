@@ -78,6 +78,7 @@ error_codes! {
     WrongPassword => ("wrong_password", 403, PermissionDenied, "The password is wrong"),
     IdempotencyKeyReused => ("idempotency_key_reused", 422, FailedPrecondition, "The Idempotency-Key was used for a different request"),
     FileTooLarge => ("file_too_large", 413, OutOfRange, "The file is larger than the upload limit"),
+    BodyTooLarge => ("body_too_large", 413, OutOfRange, "The request body is larger than this route accepts"),
     QuotaExceeded => ("quota_exceeded", 413, ResourceExhausted, "The upload would exceed your storage quota"),
     RangeNotSatisfiable => ("range_not_satisfiable", 416, OutOfRange, "The requested range is not satisfiable"),
     UnsupportedMediaType => ("unsupported_media_type", 415, InvalidArgument, "The request body has an unsupported media type"),

@@ -134,6 +134,24 @@ pub fn invalid_input(error: impl std::fmt::Display) -> actix_web::Error {
     ApiError::invalid(error.to_string()).into()
 }
 
+/// Largest JSON body any route takes (key and share creation, bulk delete of 1,000 ids).
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// Maps JSON body errors: too large is 413 `body_too_large`, anything else 400.
+pub fn invalid_json(error: actix_web::error::JsonPayloadError) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError;
+    match error {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::new(
+                ErrorCode::BodyTooLarge,
+                format!("a JSON body may be at most {MAX_JSON_BYTES} bytes"),
+            )
+            .into()
+        }
+        other => invalid_input(other),
+    }
+}
+
 fn no_content() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }

@@ -322,3 +322,24 @@ async fn a_barrage_of_malformed_requests_never_gets_a_server_error() {
     let health = app.client.get(app.url("/api/health")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_json_body_over_the_limit_is_413_and_creates_nothing() {
+    let app = spawn_app_with(|_| {}).await;
+    let key = app.api_key("yusuf@example.com").await;
+    let huge = serde_json::json!({ "name": "k".repeat(100 * 1024) });
+    let response = app
+        .client
+        .post(app.url("/api/keys"))
+        .bearer_auth(&key)
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "body_too_large");
+    // Only the key of the test itself exists.
+    let keys: serde_json::Value = app.get(&key, "/api/keys").await.json().await.unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+}
