@@ -570,3 +570,66 @@ async fn acknowledged_bytes_survive_a_restart_of_storage_and_gateway() {
         .unwrap();
     assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
 }
+
+/// An unfinished upload past its Upload-Expires is the janitor's: one pass removes its
+/// staged bytes and its record, and a live upload next to it is left alone.
+#[tokio::test]
+async fn the_janitor_removes_uploads_past_their_expiry_and_only_those() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let abandoned = tus.create("abandoned.txt", 10).await;
+    let live = tus.create("live.txt", 10).await;
+    for path in [&abandoned, &live] {
+        assert_eq!(
+            tus.patch(path, 0, b"hello".to_vec()).await.status(),
+            StatusCode::NO_CONTENT
+        );
+    }
+    assert_eq!(staged_files(&app), 2);
+    let cleanup = || async {
+        let report: serde_json::Value = app
+            .client
+            .post(app.url("/api/admin/cleanup"))
+            .bearer_auth("test-cron-secret")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        report
+    };
+    // Before its expiry an upload waits for its client, however old it is.
+    execute(
+        &app,
+        "UPDATE file_metadata SET created_at = now() - interval '7 days'",
+    )
+    .await;
+    assert_eq!(cleanup().await["staleUploads"], 0);
+    assert_eq!(staged_files(&app), 2);
+
+    // Time is a parameter: the session's expiry is moved, not waited for.
+    let id = abandoned.rsplit('/').next().unwrap();
+    execute(
+        &app,
+        &format!("UPDATE upload_sessions SET expires_at = now() WHERE id = '{id}'"),
+    )
+    .await;
+    let report = cleanup().await;
+    assert_eq!(report["staleUploads"], 1, "{report}");
+    assert_eq!(report["failures"], 0, "{report}");
+    assert_eq!(
+        staged_files(&app),
+        1,
+        "the abandoned upload's bytes are gone"
+    );
+    assert_eq!(app.rows_with_status("purged").await, 1);
+    assert_eq!(app.rows_with_status("pending").await, 1);
+
+    // The live one finishes as if nothing happened.
+    assert_eq!(
+        tus.patch(&live, 5, b"world".to_vec()).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.rows_with_status("active").await, 1);
+}
