@@ -1,45 +1,208 @@
 #!/usr/bin/env bash
-# `make bench`: pushes one large file through the whole stack (release build, real
-# PostgreSQL, local-disk storage) and reports, for each service, how much its resident
-# memory grew at peak, next to the file size, plus upload and download throughput next
-# to a plain `cp` of the same file on the same disk, measured in the same run. Then the
-# cost of authentication: requests per second and latency of an API-key `GET /api/files`
-# with wrk, on a gateway with its verified-key cache and on a second gateway with the
-# cache off, side by side, with the CPU time auth-service spent during each. And the same
-# file as a resumable upload with the stock tus-js-client, next to the POST upload. Last,
-# what the gateway's edge adds to a request that does no work of its own (the
-# edge_bench example): nothing, a cached API key, a cached API key plus a rate limit
-# decision in Redis, with wrk -c50.
+# `make bench`: measures the whole stack (release build, real PostgreSQL, local-disk
+# storage) next to baselines measured in the same run. The machine is shared and noisy,
+# so the comparisons (all but section 3's) run in FLOWSVAULT_BENCH_ROUNDS rounds that
+# alternate the runs compared (the order is reversed every other round), and report each
+# round and the medians. Sections:
 #
-# Settings: FLOWSVAULT_BENCH_MIB (file size, default 1024), FLOWSVAULT_BENCH_PORT (first
-# of seven consecutive free ports, default 27080), FLOWSVAULT_BENCH_DIR (scratch space,
-# default a new directory under /var/tmp), FLOWSVAULT_BENCH_AUTH_SECS (seconds of load per
-# auth run, default 10).
+# 1. Transfers of one large file (FLOWSVAULT_BENCH_MIB): upload with `curl -F` to
+#    POST /api/upload, next to a private nginx that stores the same body on the same
+#    disk (dav_methods PUT, `curl -T`), and a plain `cp`; the same file as a resumable
+#    upload with the stock tus-js-client in 50 MiB PATCHes, against /api/uploads and
+#    against SeaweedFS's own tus server (a private filer; same client, same chunks);
+#    download of the stored file from GET /api/download/{id}, next to nginx sending the
+#    file it stored. Every upload is timed up to a `sync`, so each one counts the bytes
+#    reaching the disk whatever the server does about fsync. Every transfer's sha256 is
+#    checked.
+# 2. Peak resident memory of each service (gateway, auth-service, file-service,
+#    storage-service) for a small upload (FLOWSVAULT_BENCH_SMALL_MIB), the large one
+#    (from section 1, by POST and by tus) and several uploads at once
+#    (FLOWSVAULT_BENCH_PARALLEL of FLOWSVAULT_BENCH_PARALLEL_MIB each). Each peak is
+#    reset just before its upload (`echo 5 > /proc/PID/clear_refs`).
+# 3. The cost of authentication: requests per second and latency of an API-key
+#    `GET /api/files` with wrk, on a gateway with its verified-key cache and on a second
+#    gateway with the cache off, side by side, with the CPU time auth-service spent.
+# 4. What the gateway's edge adds to a request that does no work of its own (the
+#    edge_bench example): nothing, a cached API key, a cached API key plus a rate limit
+#    decision in Redis, with wrk -c50.
+# 5. `GET /api/files` with FLOWSVAULT_BENCH_LIST_FILES files of the bench user (rows
+#    seeded with SQL into file-service's database) under wrk -c32, next to the same two
+#    statements file-service runs (deploy/local/bench/list-files.sql) sent straight to
+#    PostgreSQL by pgbench -c32: p50 and p99 of both.
+#
+# Disk: the scratch directory needs about (5 + FLOWSVAULT_BENCH_ROUNDS) times
+# FLOWSVAULT_BENCH_MIB free (SeaweedFS keeps deleted files' space until it compacts).
+#
+# Tools it installs with apt-get when missing (as root, unless FLOWSVAULT_NO_INSTALL is
+# set): wrk, nginx, pgbench. SeaweedFS comes from deploy/local/s3.sh's venv, the tus
+# client from deploy/local/tus/tus.sh. Without nginx, SeaweedFS or pgbench the runs that
+# need them are left out (the tables say so); without wrk sections 3 to 5 are.
+#
+# Settings:
+#   FLOWSVAULT_BENCH_MIB           size of the large file in MiB (default 1024)
+#   FLOWSVAULT_BENCH_PORT          first of 14 consecutive free ports (default 27080):
+#                                  +0 gateway, +1 auth-service, +2 file-service,
+#                                  +3 storage-service, +4 gateway without key cache,
+#                                  +5 and +6 the edge gateways, +7 nginx, +8 and +9
+#                                  SeaweedFS master (HTTP, gRPC), +10 and +11 its volume
+#                                  server, +12 and +13 its filer (with the tus server)
+#   FLOWSVAULT_BENCH_DIR           scratch space (default a new directory under /var/tmp);
+#                                  nginx and SeaweedFS write there too, so all of them
+#                                  use the same disk; removed at the end
+#   FLOWSVAULT_BENCH_ROUNDS        alternating rounds of every comparison (default 3)
+#   FLOWSVAULT_BENCH_SMALL_MIB     the small upload of the memory section (default 100)
+#   FLOWSVAULT_BENCH_PARALLEL      uploads at once in the memory section (default 8)
+#   FLOWSVAULT_BENCH_PARALLEL_MIB  size of each of them in MiB (default 256)
+#   FLOWSVAULT_BENCH_AUTH_SECS     seconds of load per auth and edge run (default 10)
+#   FLOWSVAULT_BENCH_EDGE_ROUNDS   rounds of the edge runs (default FLOWSVAULT_BENCH_ROUNDS)
+#   FLOWSVAULT_BENCH_LIST_FILES    files seeded for the list section (default 100000)
+#   FLOWSVAULT_BENCH_LIST_SECS     seconds per list run, wrk and pgbench alike (default
+#                                  FLOWSVAULT_BENCH_AUTH_SECS)
 set -euo pipefail
 FV_SCRIPT=bench
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$FV_ROOT"
 
-size_mib="${FLOWSVAULT_BENCH_MIB:-1024}"
+# positive_int NAME VALUE: VALUE, or the end of the script when it is not a whole
+# number of at least 1.
+positive_int() {
+    [[ "$2" =~ ^[0-9]+$ && "$2" -ge 1 ]] || fv_die "$1 must be a whole number of at least 1, not '$2'"
+    printf '%s\n' "$2"
+}
+size_mib="$(positive_int FLOWSVAULT_BENCH_MIB "${FLOWSVAULT_BENCH_MIB:-1024}")"
+rounds="$(positive_int FLOWSVAULT_BENCH_ROUNDS "${FLOWSVAULT_BENCH_ROUNDS:-3}")"
+small_mib="$(positive_int FLOWSVAULT_BENCH_SMALL_MIB "${FLOWSVAULT_BENCH_SMALL_MIB:-100}")"
+parallel="$(positive_int FLOWSVAULT_BENCH_PARALLEL "${FLOWSVAULT_BENCH_PARALLEL:-8}")"
+parallel_mib="$(positive_int FLOWSVAULT_BENCH_PARALLEL_MIB "${FLOWSVAULT_BENCH_PARALLEL_MIB:-256}")"
+auth_secs="$(positive_int FLOWSVAULT_BENCH_AUTH_SECS "${FLOWSVAULT_BENCH_AUTH_SECS:-10}")"
+edge_rounds="$(positive_int FLOWSVAULT_BENCH_EDGE_ROUNDS "${FLOWSVAULT_BENCH_EDGE_ROUNDS:-$rounds}")"
+list_files="$(positive_int FLOWSVAULT_BENCH_LIST_FILES "${FLOWSVAULT_BENCH_LIST_FILES:-100000}")"
+list_secs="$(positive_int FLOWSVAULT_BENCH_LIST_SECS "${FLOWSVAULT_BENCH_LIST_SECS:-$auth_secs}")"
+for name in small_mib parallel_mib; do
+    [[ "${!name}" -le "$size_mib" ]] || fv_die "the ${name%_mib} uploads must not be larger than FLOWSVAULT_BENCH_MIB ($size_mib)"
+done
 # Below the kernel's ephemeral range, so no outgoing connection can hold one of them.
-first_port="${FLOWSVAULT_BENCH_PORT:-27080}"
+first_port="$(positive_int FLOWSVAULT_BENCH_PORT "${FLOWSVAULT_BENCH_PORT:-27080}")"
+port_count=14
+[[ $((first_port + port_count - 1)) -le 65535 ]] || fv_die "FLOWSVAULT_BENCH_PORT=$first_port: $port_count ports from there do not fit below 65536"
 export CARGO_TARGET_DIR
 CARGO_TARGET_DIR="$(fv_target_dir)"
 target="$CARGO_TARGET_DIR"
 bin="$target/release"
 
+gateway_port=$first_port
+auth_port=$((first_port + 1))
+files_port=$((first_port + 2))
+storage_port=$((first_port + 3))
+uncached_port=$((first_port + 4))
+edge_port=$((first_port + 5))
+edge_limited_port=$((first_port + 6))
+nginx_port=$((first_port + 7))
+# SeaweedFS gets every port explicitly: by default it puts gRPC on port + 10000, which
+# could land in the ephemeral range or on someone else's server.
+weed_master_port=$((first_port + 8))
+weed_master_grpc=$((first_port + 9))
+weed_volume_port=$((first_port + 10))
+weed_volume_grpc=$((first_port + 11))
+weed_filer_port=$((first_port + 12))
+weed_filer_grpc=$((first_port + 13))
+
 fv_note "building release binaries"
 cargo build --release --bins --locked >&2
 cargo build --release --locked -p flowsvault-gateway --example edge_bench >&2
+
+# --- tools, before anything starts, so that a missing one shows up at once -------------
+# bench_install COMMAND PACKAGE...: installs the Debian packages when COMMAND is missing
+# and this script may install; never fails (the caller checks again).
+bench_install() {
+    local command="$1"
+    shift
+    if ! command -v "$command" >/dev/null 2>&1 && fv_may_install; then
+        fv_apt_install "$@" || true
+    fi
+}
+bench_install wrk wrk
+# nginx lives in /usr/sbin, which is not on every user's PATH.
+bench_install nginx nginx
+nginx_bin="$(command -v nginx 2>/dev/null || true)"
+if [[ -z "$nginx_bin" && -x /usr/sbin/nginx ]]; then
+    nginx_bin=/usr/sbin/nginx
+fi
+[[ -n "$nginx_bin" ]] || fv_note "nginx is not installed: the nginx baselines are left out"
+# pgbench: the newest of this machine's PostgreSQL installations (the /usr/bin wrapper
+# picks a version by its own rules), else whatever PATH has. Debian's /usr/bin/pgbench
+# is that wrapper even when no pgbench is installed, hence the --version check. Debian 12
+# ships pgbench only with the server package (postgresql-15, which postgres.sh installs
+# too); the client package is tried first in case a release moves it there.
+find_pgbench() {
+    local found
+    found="$(find /usr/lib/postgresql -path '*/bin/pgbench' 2>/dev/null | sort -V | tail -n 1)"
+    if [[ -z "$found" ]] && command -v pgbench >/dev/null 2>&1 && pgbench --version >/dev/null 2>&1; then
+        found="$(command -v pgbench)"
+    fi
+    printf '%s\n' "$found"
+}
+bench_install psql postgresql-client
+pgbench_bin="$(find_pgbench)"
+if [[ -z "$pgbench_bin" ]] && fv_may_install; then
+    fv_apt_install postgresql-client || true
+    pgbench_bin="$(find_pgbench)"
+    if [[ -z "$pgbench_bin" ]]; then
+        fv_apt_install postgresql || true
+        pgbench_bin="$(find_pgbench)"
+    fi
+fi
+[[ -n "$pgbench_bin" ]] || fv_note "pgbench is not installed: the raw SQL baseline of the list section is left out"
+weed_bin="$(bash "$FV_ROOT/deploy/local/s3.sh" install)" || weed_bin=""
+[[ -n "$weed_bin" ]] || fv_note "SeaweedFS could not be installed: its tus server is left out"
+tus_env="$(bash "$FV_ROOT/deploy/local/tus/tus.sh" env)" || fv_die "the tus clients could not be installed"
+eval "$tus_env"
+
+for offset in $(seq 0 $((port_count - 1))); do
+    port=$((first_port + offset))
+    if fv_port_open 127.0.0.1 "$port"; then
+        fv_die "port $port is in use; set FLOWSVAULT_BENCH_PORT to a free range ($port_count ports)"
+    fi
+done
 
 server_url="$("$FV_ROOT/deploy/local/postgres.sh" url)"
 run_id="$(date +%s)_$$"
 work="${FLOWSVAULT_BENCH_DIR:-$(mktemp -d /var/tmp/flowsvault-bench.XXXXXX)}"
 mkdir -p "$work/objects"
 pids=()
+nginx_pid=""
+weed_pid=""
+
+# nginx stops on SIGTERM at once (its workers with it).
+stop_nginx() {
+    if [[ -n "$nginx_pid" ]]; then
+        kill "$nginx_pid" 2>/dev/null || true
+        wait "$nginx_pid" 2>/dev/null || true
+        nginx_pid=""
+    fi
+}
+# SeaweedFS takes about 20 s to stop on SIGTERM, and its files are thrown away anyway.
+# It leaves Unix sockets in /tmp named after its ports; only the ones of this instance's
+# ports are removed.
+stop_weed() {
+    local socket
+    if [[ -n "$weed_pid" ]]; then
+        kill -KILL "$weed_pid" 2>/dev/null || true
+        wait "$weed_pid" 2>/dev/null || true
+        weed_pid=""
+        for socket in "master-grpc-$weed_master_grpc" "volume-grpc-$weed_volume_grpc" \
+            "filer-grpc-$weed_filer_grpc" "filer-$weed_filer_port"; do
+            if [[ -S "/tmp/seaweedfs-$socket.sock" ]]; then
+                rm -f "/tmp/seaweedfs-$socket.sock"
+            fi
+        done
+    fi
+}
 
 cleanup() {
+    stop_nginx
+    stop_weed
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -52,17 +215,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-for offset in 0 1 2 3 4 5 6; do
-    port=$((first_port + offset))
-    if fv_port_open 127.0.0.1 "$port"; then
-        fv_die "port $port is in use; set FLOWSVAULT_BENCH_PORT to a free range"
-    fi
-done
-gateway_port=$first_port
-auth_port=$((first_port + 1))
-files_port=$((first_port + 2))
-storage_port=$((first_port + 3))
 
 export RUST_LOG=warn
 export FLOWSVAULT_AUTH_DATABASE_URL
@@ -81,6 +233,8 @@ start auth-service FLOWSVAULT_AUTH_ADDR="127.0.0.1:$auth_port"
 start file-service FLOWSVAULT_FILES_ADDR="127.0.0.1:$files_port"
 start storage-service FLOWSVAULT_STORAGE_ADDR="127.0.0.1:$storage_port" \
     FLOWSVAULT_STORAGE_ROOT="$work/objects"
+# Upload and download limits off: the rounds upload and download far more than a user
+# would in five minutes.
 gateway_settings=(
     FLOWSVAULT_AUTH_URL="http://127.0.0.1:$auth_port"
     FLOWSVAULT_FILES_URL="http://127.0.0.1:$files_port"
@@ -88,10 +242,11 @@ gateway_settings=(
     FLOWSVAULT_JANITOR_URL=
     FLOWSVAULT_MAX_UPLOAD_BYTES=$(((size_mib + 1) * 1024 * 1024))
     FLOWSVAULT_RATE_LIMIT_API=off
+    FLOWSVAULT_RATE_LIMIT_UPLOADS=off
+    FLOWSVAULT_RATE_LIMIT_DOWNLOADS=off
 )
 start gateway FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$gateway_port" "${gateway_settings[@]}"
 # The same gateway with the verified-key cache off: every request pays bcrypt.
-uncached_port=$((first_port + 4))
 env FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$uncached_port" FLOWSVAULT_API_KEY_CACHE_TTL_SECS=0 \
     "${gateway_settings[@]}" "$bin/gateway" >"$work/gateway-uncached.log" 2>&1 &
 pids+=("$!")
@@ -106,114 +261,413 @@ done
 curl -fsS -o /dev/null "$base/api/ready" || fv_die "the stack did not become ready; logs in $work"
 
 key="$("$bin/auth-service" api-key create --email bench@example.com --name bench)"
+auth=(-H "Authorization: Bearer $key")
 
-fv_note "writing a ${size_mib} MiB test file"
-# A text header, so the upload passes content sniffing as .txt whatever the random
-# bytes after it begin with.
-{
-    printf 'flowsvault bench\n'
-    head -c "$((size_mib * 1024 * 1024 - 17))" /dev/urandom
-} >"$work/input.bin"
-expected="$(sha256sum "$work/input.bin" | cut -d' ' -f1)"
-
+# --- helpers -----------------------------------------------------------------------------
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 now() { date +%s.%N; }
 mib_per_s() { awk -v bytes="$1" -v start="$2" -v end="$3" 'BEGIN {printf "%.0f", bytes / 1048576 / (end - start)}'; }
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+# The median of a space-separated list of numbers (empty for an empty list).
+median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{v[NR] = $1} END {if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# The nearest-rank quantile Q (0.5, 0.99) of the numbers in FILE, one a line.
+quantile() { sort -g "$2" | awk -v q="$1" '{v[NR] = $1} END {if (NR) {i = int(q * NR); if (i < q * NR) i++; if (i < 1) i = 1; print v[i]}}'; }
+# Microseconds of a wrk latency figure such as 310.00us, 1.20ms or 1.01s.
+micros() {
+    awk -v text="$1" 'BEGIN {
+        value = text + 0
+        if (text ~ /us$/) factor = 1; else if (text ~ /ms$/) factor = 1000; else if (text ~ /s$/) factor = 1000000
+        printf "%.0f", value * factor
+    }'
+}
+# A / B as a percentage, or – when either is missing.
+percent() { if [[ -n "$1" && -n "$2" ]]; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f %%", 100 * a / b}'; else printf '–'; fi; }
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
+# Prints the words of a list in reverse order.
+reversed() { local i items=(); for ((i = $#; i >= 1; i--)); do items+=("${!i}"); done; printf '%s\n' "${items[*]}"; }
 
 services=(gateway auth-service file-service storage-service)
-declare -A before
-for service in "${services[@]}"; do
-    pid_var="pid_${service//-/_}"
-    before[$service]="$(rss_kib "${!pid_var}")"
-done
+declare -A rss_before peak_kib growth_kib
+peak_reset_failed=""
+# Resets every service's peak (VmHWM) to its current RSS: writing 5 to clear_refs.
+reset_peaks() {
+    local service pid_var
+    for service in "${services[@]}"; do
+        pid_var="pid_${service//-/_}"
+        if ! { echo 5 >"/proc/${!pid_var}/clear_refs"; } 2>/dev/null && [[ -z "$peak_reset_failed" ]]; then
+            peak_reset_failed=1
+            fv_note "cannot reset peak RSS through /proc/PID/clear_refs: peaks count from each service's start"
+        fi
+        rss_before[$service]="$(rss_kib "${!pid_var}")"
+    done
+}
+# record_peaks LABEL: adds each service's peak since reset_peaks, and its growth over the
+# RSS then, to the lists of LABEL.
+record_peaks() {
+    local label="$1" service pid_var peak
+    for service in "${services[@]}"; do
+        pid_var="pid_${service//-/_}"
+        peak="$(hwm_kib "${!pid_var}")"
+        peak_kib["$label/$service"]+="$peak "
+        growth_kib["$label/$service"]+="$((peak - rss_before[$service])) "
+    done
+}
 
+# post_file FILE SHA256 NAME JSON: POST /api/upload of FILE as NAME, the answer in JSON;
+# fails unless it is 201 with the file's SHA256.
+post_file() {
+    local file="$1" sha="$2" name="$3" json="$4" status
+    status="$(curl -sS -o "$json" -w '%{http_code}' "${auth[@]}" \
+        -F "file=@$file;filename=$name" -F duration=1h "$base/api/upload")"
+    [[ "$status" == 201 ]] || fv_die "the upload of $name answered $status: $(cat "$json")"
+    grep -q "\"sha256\":\"$sha\"" "$json" || fv_die "the upload of $name stored other bytes"
+}
+json_id() { sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$1"; }
+delete_file() {
+    curl -fsS -o /dev/null -X DELETE "${auth[@]}" "$base/api/files/$1" || fv_die "deleting file $1 failed"
+}
+
+# --- test files ------------------------------------------------------------------------
+fv_note "writing a ${size_mib} MiB test file"
+# A text header, so the upload passes content sniffing as .txt whatever the random
+# bytes after it begin with. The smaller files are its beginnings.
+{
+    printf 'flowsvault bench\n'
+    head -c "$((size_mib * 1024 * 1024 - 17))" /dev/urandom
+} >"$work/input.bin"
+head -c "$((small_mib * 1024 * 1024))" "$work/input.bin" >"$work/small.bin"
+head -c "$((parallel_mib * 1024 * 1024))" "$work/input.bin" >"$work/parallel.bin"
+expected="$(sha256_of "$work/input.bin")"
+small_sha="$(sha256_of "$work/small.bin")"
+parallel_sha="$(sha256_of "$work/parallel.bin")"
 bytes=$((size_mib * 1024 * 1024))
-sync
-start_copy="$(now)"
-cp "$work/input.bin" "$work/copy.bin"
-sync
-end_copy="$(now)"
-rm -f "$work/copy.bin"
 
-start_upload="$(now)"
-status="$(curl -sS -o "$work/upload.json" -w '%{http_code}' -H "Authorization: Bearer $key" \
-    -F "file=@$work/input.bin;filename=bench.txt" -F duration=1h "$base/api/upload")"
-sync
-end_upload="$(now)"
-[[ "$status" == 201 ]] || fv_die "upload answered $status: $(cat "$work/upload.json")"
-id="$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$work/upload.json")"
-grep -q "\"sha256\":\"$expected\"" "$work/upload.json" || fv_die "the stored sha256 differs"
-
-start_download="$(now)"
-curl -fsS -o "$work/output.bin" -H "Authorization: Bearer $key" "$base/api/download/$id"
-end_download="$(now)"
-actual="$(sha256sum "$work/output.bin" | cut -d' ' -f1)"
-[[ "$actual" == "$expected" ]] || fv_die "the downloaded bytes differ"
-
-printf '\n## %s MiB through the stack (%s)\n\n' "$size_mib" "$(date -u +%Y-%m-%dT%H:%MZ)"
-printf '| service | RSS before (MiB) | peak RSS after (MiB) | growth (MiB) | file (MiB) |\n'
-printf '|---|---|---|---|---|\n'
-for service in "${services[@]}"; do
-    pid_var="pid_${service//-/_}"
-    peak="$(hwm_kib "${!pid_var}")"
-    printf '| %s | %.1f | %.1f | %.1f | %s |\n' "$service" \
-        "$(awk -v k="${before[$service]}" 'BEGIN {print k / 1024}')" \
-        "$(awk -v k="$peak" 'BEGIN {print k / 1024}')" \
-        "$(awk -v a="$peak" -v b="${before[$service]}" 'BEGIN {print (a - b) / 1024}')" \
-        "$size_mib"
-done
-printf '\n| transfer | MiB/s | baseline `cp` on the same disk (MiB/s) |\n|---|---|---|\n'
-copy_rate="$(mib_per_s "$bytes" "$start_copy" "$end_copy")"
-printf '| upload (curl -F → gateway → storage-service → disk) | %s | %s |\n' \
-    "$(mib_per_s "$bytes" "$start_upload" "$end_upload")" "$copy_rate"
-printf '| download (disk → storage-service → gateway → curl) | %s | %s |\n' \
-    "$(mib_per_s "$bytes" "$start_download" "$end_download")" "$copy_rate"
-printf '\nsha256 %s matched after upload and download.\n' "$expected"
-
-# --- the same file as a resumable (tus) upload, 50 MiB per PATCH ----------------------
-tus_env="$(bash "$FV_ROOT/deploy/local/tus/tus.sh" env)" || fv_die "the tus clients could not be installed"
-eval "$tus_env"
-for service in gateway storage-service; do
-    pid_var="pid_${service//-/_}"
-    # Writing 5 resets the peak (VmHWM) to the current RSS.
-    echo 5 >"/proc/${!pid_var}/clear_refs" 2>/dev/null || true
-    before[$service]="$(rss_kib "${!pid_var}")"
-done
-start_tus="$(now)"
-"$FLOWSVAULT_TUS_NODE" --endpoint "$base/api/uploads" --key "$key" --file "$work/input.bin" \
-    --metadata filename=bench-tus.txt --chunk-size $((50 * 1024 * 1024)) \
-    --url-storage "$work/tus-urls.json" >"$work/tus.json" || fv_die "the tus upload failed: $(cat "$work/tus.json")"
-end_tus="$(now)"
-tus_id="$(sed -n 's#.*"url":"[^"]*/api/uploads/\([^"]*\)".*#\1#p' "$work/tus.json")"
-curl -fsS -H "Authorization: Bearer $key" "$base/api/files/$tus_id" | grep -q "\"sha256\":\"$expected\"" ||
-    fv_die "the tus upload stored other bytes"
-printf '\n| transfer | MiB/s | `POST /api/upload` in the same run (MiB/s) |\n|---|---|---|\n'
-printf '| tus upload, tus-js-client, 50 MiB PATCHes (staged, then committed) | %s | %s |\n' \
-    "$(mib_per_s "$bytes" "$start_tus" "$end_tus")" "$(mib_per_s "$bytes" "$start_upload" "$end_upload")"
-printf '\n| service | RSS before the tus upload (MiB) | peak during it (MiB) | file (MiB) |\n|---|---|---|---|\n'
-for service in gateway storage-service; do
-    pid_var="pid_${service//-/_}"
-    printf '| %s | %.1f | %.1f | %s |\n' "$service" \
-        "$(awk -v k="${before[$service]}" 'BEGIN {print k / 1024}')" \
-        "$(awk -v k="$(hwm_kib "${!pid_var}")" 'BEGIN {print k / 1024}')" "$size_mib"
-done
-
-# --- authentication: cached vs uncached API keys, same stack, same run ---------------
-auth_secs="${FLOWSVAULT_BENCH_AUTH_SECS:-10}"
-if ! command -v wrk >/dev/null 2>&1; then
-    if fv_may_install; then
-        fv_apt_install wrk || true
+# --- private nginx: the plain HTTP server to compare with -------------------------------
+# Its own configuration, pid file, temporary paths and logs under $work; never the
+# system's /etc/nginx or its service. PUT bodies go to a temporary file on the same disk
+# as the files it serves, then are renamed into place (client_body_temp_path inside the
+# root). One worker: a single transfer at a time uses one anyway. sendfile on, as in
+# Debian's own nginx.conf.
+if [[ -n "$nginx_bin" ]]; then
+    ngx="$work/nginx"
+    mkdir -p "$ngx/www" "$ngx/temp"
+    ngx_user=""
+    # Run as root, nginx would hand its workers to `nobody`, who cannot write to $work.
+    if [[ "$(id -u)" -eq 0 ]]; then
+        ngx_user="user $(id -un) $(id -gn);"
     fi
+    cat >"$ngx/nginx.conf" <<EOF
+$ngx_user
+daemon off;
+master_process on;
+worker_processes 1;
+pid $ngx/nginx.pid;
+error_log $ngx/error.log warn;
+events {
+    worker_connections 64;
+}
+http {
+    access_log off;
+    client_body_temp_path $ngx/www/.body;
+    proxy_temp_path $ngx/temp/proxy;
+    fastcgi_temp_path $ngx/temp/fastcgi;
+    uwsgi_temp_path $ngx/temp/uwsgi;
+    scgi_temp_path $ngx/temp/scgi;
+    sendfile on;
+    tcp_nopush on;
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $ngx/www;
+        client_max_body_size 0;
+        location / {
+            dav_methods PUT;
+            dav_access user:rw;
+        }
+    }
+}
+EOF
+    # -e (nginx 1.19.5 and later): the errors before the configuration is read go to the
+    # private log too, not to the compiled-in path.
+    ngx_args=(-p "$ngx" -c "$ngx/nginx.conf")
+    if "$nginx_bin" -h 2>&1 | grep -- '^ *-e ' >/dev/null; then
+        ngx_args+=(-e "$ngx/error.log")
+    fi
+    "$nginx_bin" "${ngx_args[@]}" >"$ngx/stderr.log" 2>&1 &
+    nginx_pid=$!
+    for _ in $(seq 1 50); do
+        fv_port_open 127.0.0.1 "$nginx_port" && break
+        fv_pid_alive "$nginx_pid" || break
+        sleep 0.1
+    done
+    fv_port_open 127.0.0.1 "$nginx_port" ||
+        fv_die "the private nginx did not start: $(cat "$ngx/stderr.log" "$ngx/error.log" 2>/dev/null)"
 fi
+
+# --- private SeaweedFS: master, volume server and filer, no S3 ---------------------------
+# The filer serves tus under /.tus: POST /.tus/<path> creates an upload of the file
+# <path>, whose Location is /.tus/.uploads/<id>; it asks for no credentials unless a
+# JWT signing key is configured (none is here). Its volumes live under $work, on the same
+# disk as the others.
+if [[ -n "$weed_bin" ]]; then
+    mkdir -p "$work/weed"
+    "$weed_bin" -logtostderr server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir="$work/weed" \
+        -master.port="$weed_master_port" -master.port.grpc="$weed_master_grpc" \
+        -volume.port="$weed_volume_port" -volume.port.grpc="$weed_volume_grpc" -volume.preStopSeconds=0 \
+        -filer -filer.port="$weed_filer_port" -filer.port.grpc="$weed_filer_grpc" \
+        -filer.tusMaxSizeMB=$((size_mib + 1)) \
+        -master.volumeSizeLimitMB=1024 -volume.max=0 -metricsPort=0 -master.telemetry=false \
+        </dev/null >"$work/weed.log" 2>&1 &
+    weed_pid=$!
+    weed_url="http://127.0.0.1:$weed_filer_port"
+    # Ready once a small file can be written: the filer answers before the master has
+    # grown volumes to write to.
+    for _ in $(seq 1 240); do
+        fv_pid_alive "$weed_pid" || break
+        if curl -fsS -o /dev/null -X PUT --data-binary ok "$weed_url/bench/.probe" 2>/dev/null; then
+            weed_ready=1
+            break
+        fi
+        sleep 0.25
+    done
+    [[ -n "${weed_ready:-}" ]] || fv_die "the private SeaweedFS did not become ready (log: $work/weed.log)"
+    curl -fsS -o /dev/null -X DELETE "$weed_url/bench/.probe"
+fi
+
+# --- 1. transfers of the large file, in alternating rounds ----------------------------
+# MiB/s of each run, by run and round.
+declare -A rate
+upload_runs=(cp post tus)
+download_runs=(download)
+if [[ -n "$nginx_bin" ]]; then
+    upload_runs=(cp nginx-put post tus)
+    download_runs=(nginx-get download)
+fi
+if [[ -n "$weed_bin" ]]; then
+    upload_runs+=(weed-tus)
+fi
+tus_chunk=$((50 * 1024 * 1024))
+
+# transfer RUN ROUND: one timed run, its sha256 checked afterwards.
+transfer() {
+    local run="$1" round="$2" start end status url
+    case "$run" in
+        cp)
+            sync
+            start="$(now)"
+            cp "$work/input.bin" "$work/copy.bin"
+            sync
+            end="$(now)"
+            rm -f "$work/copy.bin"
+            ;;
+        nginx-put)
+            rm -f "$ngx/www/bench.bin"
+            sync
+            start="$(now)"
+            status="$(curl -sS -o "$work/nginx-put.txt" -w '%{http_code}' -T "$work/input.bin" \
+                "http://127.0.0.1:$nginx_port/bench.bin")"
+            sync
+            end="$(now)"
+            [[ "$status" == 201 ]] || fv_die "nginx answered the PUT with $status: $(cat "$work/nginx-put.txt")"
+            [[ "$(sha256_of "$ngx/www/bench.bin")" == "$expected" ]] || fv_die "nginx stored other bytes"
+            ;;
+        post)
+            reset_peaks
+            sync
+            start="$(now)"
+            status="$(curl -sS -o "$work/upload.json" -w '%{http_code}' "${auth[@]}" \
+                -F "file=@$work/input.bin;filename=bench-$round.txt" -F duration=1h "$base/api/upload")"
+            sync
+            end="$(now)"
+            record_peaks post
+            [[ "$status" == 201 ]] || fv_die "upload answered $status: $(cat "$work/upload.json")"
+            grep -q "\"sha256\":\"$expected\"" "$work/upload.json" || fv_die "the stored sha256 differs"
+            post_id="$(json_id "$work/upload.json")"
+            first_id="${first_id:-$post_id}"
+            ;;
+        tus)
+            reset_peaks
+            sync
+            start="$(now)"
+            "$FLOWSVAULT_TUS_NODE" --endpoint "$base/api/uploads" --key "$key" --file "$work/input.bin" \
+                --metadata "filename=bench-tus-$round.txt" --chunk-size "$tus_chunk" \
+                --url-storage "$work/tus-urls.json" >"$work/tus.json" ||
+                fv_die "the tus upload failed: $(cat "$work/tus.json")"
+            sync
+            end="$(now)"
+            record_peaks tus
+            tus_id="$(sed -n 's#.*"url":"[^"]*/api/uploads/\([^"]*\)".*#\1#p' "$work/tus.json")"
+            curl -fsS "${auth[@]}" "$base/api/files/$tus_id" | grep -q "\"sha256\":\"$expected\"" ||
+                fv_die "the tus upload stored other bytes"
+            ;;
+        weed-tus)
+            sync
+            start="$(now)"
+            "$FLOWSVAULT_TUS_NODE" --endpoint "$weed_url/.tus/bench/bench-$round.bin" --file "$work/input.bin" \
+                --chunk-size "$tus_chunk" --url-storage "$work/tus-urls.json" >"$work/weed-tus.json" ||
+                fv_die "the tus upload to SeaweedFS failed: $(cat "$work/weed-tus.json")"
+            sync
+            end="$(now)"
+            [[ "$(curl -fsS "$weed_url/bench/bench-$round.bin" | sha256sum | cut -d' ' -f1)" == "$expected" ]] ||
+                fv_die "SeaweedFS stored other bytes"
+            curl -fsS -o /dev/null -X DELETE "$weed_url/bench/bench-$round.bin"
+            ;;
+        nginx-get | download)
+            url="http://127.0.0.1:$nginx_port/bench.bin"
+            header=()
+            if [[ "$run" == download ]]; then
+                url="$base/api/download/$post_id"
+                header=("${auth[@]}")
+            fi
+            start="$(now)"
+            curl -fsS -o "$work/output.bin" "${header[@]}" "$url"
+            end="$(now)"
+            [[ "$(sha256_of "$work/output.bin")" == "$expected" ]] || fv_die "the $run run received other bytes"
+            rm -f "$work/output.bin"
+            ;;
+    esac
+    rate["$run/$round"]="$(mib_per_s "$bytes" "$start" "$end")"
+    rate[$run]+="${rate["$run/$round"]} "
+}
+
+fv_note "transfers: $rounds rounds of ${upload_runs[*]} ${download_runs[*]}"
+for round in $(seq 1 "$rounds"); do
+    uploads=("${upload_runs[@]}")
+    downloads=("${download_runs[@]}")
+    if [[ $((round % 2)) -eq 0 ]]; then
+        read -ra uploads <<<"$(reversed "${uploads[@]}")"
+        read -ra downloads <<<"$(reversed "${downloads[@]}")"
+    fi
+    for run in "${uploads[@]}" "${downloads[@]}"; do
+        transfer "$run" "$round"
+    done
+    # The next round starts from the same disk usage.
+    delete_file "$post_id"
+    delete_file "$tus_id"
+    [[ -z "$nginx_bin" ]] || rm -f "$ngx/www/bench.bin"
+done
+stop_nginx
+stop_weed
+
+printf '\n## %s MiB through the stack, %s alternating rounds (%s)\n\n' "$size_mib" "$rounds" \
+    "$(date -u +%Y-%m-%dT%H:%MZ)"
+# label RUN: what a run is, in the tables (the backticks are markdown).
+# shellcheck disable=SC2016
+label() {
+    case "$1" in
+        cp) printf '`cp` on the same disk' ;;
+        nginx-put) printf 'nginx PUT (dav_methods PUT, `curl -T`)' ;;
+        post) printf 'POST /api/upload (`curl -F` → gateway → storage-service → disk)' ;;
+        tus) printf 'tus /api/uploads (tus-js-client, 50 MiB PATCHes, staged, then committed)' ;;
+        weed-tus) printf 'SeaweedFS filer tus (the same client and chunks)' ;;
+        nginx-get) printf 'nginx GET (sendfile)' ;;
+        download) printf 'GET /api/download (disk → storage-service → gateway → curl)' ;;
+    esac
+}
+all_runs=(cp nginx-put post tus weed-tus nginx-get download)
+# shellcheck disable=SC2016 # markdown
+printf 'MiB/s of each run; every upload is timed up to a `sync`.\n\n| round |'
+for run in "${all_runs[@]}"; do
+    printf ' %s |' "$run"
+done
+printf '\n|---|'
+for run in "${all_runs[@]}"; do
+    printf -- '---|'
+done
+printf '\n'
+for round in $(seq 1 "$rounds"); do
+    printf '| %s |' "$round"
+    for run in "${all_runs[@]}"; do
+        printf ' %s |' "${rate["$run/$round"]:-–}"
+    done
+    printf '\n'
+done
+printf '\n'
+for run in "${all_runs[@]}"; do
+    printf -- '- %s: %s\n' "$run" "$(label "$run")"
+done
+
+# compare RUN BASELINE GOAL: one line of the medians table. The ratio of the medians,
+# and the median of each round's own ratio (which cancels load that changes between
+# rounds).
+compare() {
+    local run="$1" baseline="$2" goal="$3" a b ratios="" round
+    a="$(median "${rate[$run]:-}")"
+    b="$(median "${rate[$baseline]:-}")"
+    for round in $(seq 1 "$rounds"); do
+        if [[ -n "${rate["$run/$round"]:-}" && -n "${rate["$baseline/$round"]:-}" ]]; then
+            ratios+="$(awk -v a="${rate["$run/$round"]}" -v b="${rate["$baseline/$round"]}" 'BEGIN {print a / b}') "
+        fi
+    done
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(label "$run")" "${a:-–}" "$(label "$baseline")" \
+        "${b:-–}" "$(percent "$a" "$b")" "$(percent "$(median "$ratios")" "${ratios:+1}")" "$goal"
+}
+printf '\nMedians of the rounds:\n\n'
+printf '| transfer | MiB/s | compared with | its MiB/s | ratio of the medians | median of the rounds'"'"' ratios | goal |\n'
+printf '|---|---|---|---|---|---|---|\n'
+compare post nginx-put '≥ 70 %'
+compare download nginx-get '≥ 50 %'
+compare tus post '≥ 85 %'
+compare tus weed-tus '> 100 %'
+compare post cp –
+compare download cp –
+printf '\nsha256 %s matched after every upload and download.\n' "$expected"
+
+# --- 2. peak memory: small, large and parallel uploads -------------------------------
+fv_note "memory: $rounds rounds of one ${small_mib} MiB upload and $parallel uploads of ${parallel_mib} MiB at once"
+for round in $(seq 1 "$rounds"); do
+    reset_peaks
+    post_file "$work/small.bin" "$small_sha" "bench-small-$round.txt" "$work/small.json"
+    record_peaks small
+    delete_file "$(json_id "$work/small.json")"
+
+    reset_peaks
+    uploaders=()
+    for i in $(seq 1 "$parallel"); do
+        post_file "$work/parallel.bin" "$parallel_sha" "bench-parallel-$round-$i.txt" "$work/parallel-$i.json" &
+        uploaders+=("$!")
+    done
+    for pid in "${uploaders[@]}"; do
+        wait "$pid" || fv_die "one of the $parallel uploads at once failed (see above)"
+    done
+    record_peaks parallel
+    for i in $(seq 1 "$parallel"); do
+        delete_file "$(json_id "$work/parallel-$i.json")"
+    done
+done
+
+printf '\n## Peak resident memory per service, medians of %s rounds (%s)\n\n' "$rounds" "$(date -u +%Y-%m-%dT%H:%MZ)"
+printf 'MiB: the peak during the upload (VmHWM, reset just before it), and in brackets its\n'
+printf 'growth over the RSS at that moment. Goal: flat, at most 64 MiB of growth per service per\n'
+printf 'upload, and the same peak within 10 %% for %s MiB and %s MiB.\n\n' "$small_mib" "$size_mib"
+printf '| service | %s MiB POST | %s MiB POST | %s MiB peak vs %s MiB | %s MiB tus | %s × %s MiB POST at once | growth per upload of those |\n' \
+    "$small_mib" "$size_mib" "$size_mib" "$small_mib" "$size_mib" "$parallel" "$parallel_mib"
+printf '|---|---|---|---|---|---|---|\n'
+# cell LABEL SERVICE: "peak (+growth)" in MiB.
+cell() {
+    printf '%s (+%s)' "$(mib "$(median "${peak_kib["$1/$2"]}")")" "$(mib "$(median "${growth_kib["$1/$2"]}")")"
+}
+for service in "${services[@]}"; do
+    small_peak="$(median "${peak_kib["small/$service"]}")"
+    post_peak="$(median "${peak_kib["post/$service"]}")"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$service" "$(cell small "$service")" \
+        "$(cell post "$service")" \
+        "$(awk -v a="$post_peak" -v b="$small_peak" 'BEGIN {printf "%+.1f %%", 100 * (a / b - 1)}')" \
+        "$(cell tus "$service")" "$(cell parallel "$service")" \
+        "$(awk -v k="$(median "${growth_kib["parallel/$service"]}")" -v n="$parallel" 'BEGIN {printf "%.1f", k / 1024 / n}')"
+done
+
+# --- 3. authentication: cached vs uncached API keys, same stack, same run ---------------
 if ! command -v wrk >/dev/null 2>&1; then
-    fv_note "wrk is not installed: the authentication benchmark is skipped"
+    fv_note "wrk is not installed: the authentication, edge and list benchmarks are skipped"
     exit 0
 fi
 cpu_secs() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 printf '\n## API-key authentication: GET /api/files, %s s per run, wrk -t2 -c8 (%s)\n\n' \
     "$auth_secs" "$(date -u +%Y-%m-%dT%H:%MZ)"
 printf '| gateway | requests/s | p50 | p99 | auth-service CPU during the run (s) |\n|---|---|---|---|---|\n'
+# shellcheck disable=SC2154 # pid_auth_service is set by start() through declare -g
 for run in cached uncached; do
     port=$gateway_port
     [[ "$run" == uncached ]] && port=$uncached_port
@@ -232,15 +686,13 @@ for run in cached uncached; do
         "$(awk -v a="$cpu_after" -v b="$cpu_before" 'BEGIN {printf "%.2f", a - b}')"
 done
 
-# --- the edge: what authentication and rate limiting add to a request -------------------
+# --- 4. the edge: what authentication and rate limiting add to a request -------------------
 # Two edge_bench gateways in front of the same auth-service: one with rate limits off,
 # one limiting the `api` class in Redis (a limit far above what the run sends, so every
 # request is decided and none refused). Three runs on a route that does nothing:
 # without credentials on the first (the baseline), with the cached API key on the
 # first (authentication), with the cached API key on the second (both).
 redis_url="$(bash "$FV_ROOT/deploy/local/redis.sh" url)" || fv_die "no Redis server (see above)"
-edge_port=$((first_port + 5))
-edge_limited_port=$((first_port + 6))
 env FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$edge_port" "${gateway_settings[@]}" \
     "$bin/examples/edge_bench" >"$work/edge.log" 2>&1 &
 pids+=("$!")
@@ -258,38 +710,139 @@ for port in "$edge_port" "$edge_limited_port"; do
         "http://127.0.0.1:$port/api/bench/principal" || fv_die "the edge gateway on $port does not answer"
 done
 
-# Microseconds of a wrk latency figure such as 310.00us, 1.20ms or 1.01s.
-micros() {
-    awk -v text="$1" 'BEGIN {
-        value = text + 0
-        if (text ~ /us$/) factor = 1; else if (text ~ /ms$/) factor = 1000; else if (text ~ /s$/) factor = 1000000
-        printf "%.0f", value * factor
-    }'
-}
-printf '\n## The edge: GET /api/bench/*, %s s per run, wrk -t2 -c50 (%s)\n\n' \
-    "$auth_secs" "$(date -u +%Y-%m-%dT%H:%MZ)"
-printf '| run | requests/s | p50 | p99 | added at p50 (µs) | added at p99 (µs) | CPU per request added (µs) |\n'
+printf '\n## The edge: GET /api/bench/*, %s rounds of %s s per run, alternating, wrk -t2 -c50 (%s)\n\n' \
+    "$edge_rounds" "$auth_secs" "$(date -u +%Y-%m-%dT%H:%MZ)"
+printf '| round | run | requests/s | p50 | p99 |\n|---|---|---|---|---|\n'
+declare -A edge_rps edge_p50 edge_p99
+edge_runs=(baseline auth auth+ratelimit)
+for round in $(seq 1 "$edge_rounds"); do
+    for run in "${edge_runs[@]}"; do
+        case "$run" in
+            baseline) url="http://127.0.0.1:$edge_port/api/bench/plain"; header=() ;;
+            auth) url="http://127.0.0.1:$edge_port/api/bench/principal"; header=(-H "Authorization: Bearer $key") ;;
+            auth+ratelimit) url="http://127.0.0.1:$edge_limited_port/api/bench/principal"; header=(-H "Authorization: Bearer $key") ;;
+        esac
+        out="$work/wrk-edge-$run-$round.txt"
+        wrk -t2 -c50 -d"${auth_secs}s" --latency "${header[@]}" "$url" >"$out"
+        non2xx="$(awk '/Non-2xx/ {print $NF}' "$out")"
+        [[ -z "$non2xx" ]] || fv_die "the edge $run run got $non2xx non-2xx answers (see $out)"
+        rps="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
+        p50="$(awk '$1 == "50%" {print $2}' "$out")"
+        p99="$(awk '$1 == "99%" {print $2}' "$out")"
+        printf '| %s | %s | %s | %s | %s |\n' "$round" "$run" "$rps" "$p50" "$p99"
+        edge_rps[$run]+="$rps "
+        edge_p50[$run]+="$(micros "$p50") "
+        edge_p99[$run]+="$(micros "$p99") "
+    done
+done
+printf '\nMedians of the rounds. "Added" is the difference from the baseline; "CPU per request\n'
+printf 'added" is cores × (1/rps − 1/baseline rps), the work a request costs when the cores\n'
+printf 'are saturated (then latency mostly measures queueing).\n\n'
+printf '| run | requests/s | p50 (µs) | p99 (µs) | added at p50 (µs) | added at p99 (µs) | CPU per request added (µs) |\n'
 printf '|---|---|---|---|---|---|---|\n'
-base_p50=""
-for run in baseline auth auth+ratelimit; do
-    case "$run" in
-        baseline) url="http://127.0.0.1:$edge_port/api/bench/plain"; header=() ;;
-        auth) url="http://127.0.0.1:$edge_port/api/bench/principal"; header=(-H "Authorization: Bearer $key") ;;
-        auth+ratelimit) url="http://127.0.0.1:$edge_limited_port/api/bench/principal"; header=(-H "Authorization: Bearer $key") ;;
-    esac
-    wrk -t2 -c50 -d"${auth_secs}s" --latency "${header[@]}" "$url" >"$work/wrk-edge-$run.txt"
-    non2xx="$(awk '/Non-2xx/ {print $NF}' "$work/wrk-edge-$run.txt")"
-    [[ -z "$non2xx" ]] || fv_die "the edge $run run got $non2xx non-2xx answers (see $work/wrk-edge-$run.txt)"
-    rps="$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk-edge-$run.txt")"
-    p50="$(awk '$1 == "50%" {print $2}' "$work/wrk-edge-$run.txt")"
-    p99="$(awk '$1 == "99%" {print $2}' "$work/wrk-edge-$run.txt")"
-    if [[ -z "$base_p50" ]]; then
-        base_p50="$(micros "$p50")" base_p99="$(micros "$p99")" base_rps="$rps"
+base_rps="$(median "${edge_rps[baseline]}")"
+base_p50="$(median "${edge_p50[baseline]}")"
+base_p99="$(median "${edge_p99[baseline]}")"
+for run in "${edge_runs[@]}"; do
+    rps="$(median "${edge_rps[$run]}")" p50="$(median "${edge_p50[$run]}")" p99="$(median "${edge_p99[$run]}")"
+    if [[ "$run" == baseline ]]; then
         printf '| %s | %s | %s | %s | | | |\n' "$run" "$rps" "$p50" "$p99"
     else
-        # Both cores serve the requests: the CPU a request costs is cores / throughput.
         printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$run" "$rps" "$p50" "$p99" \
-            "$(($(micros "$p50") - base_p50))" "$(($(micros "$p99") - base_p99))" \
+            "$(awk -v a="$p50" -v b="$base_p50" 'BEGIN {print a - b}')" \
+            "$(awk -v a="$p99" -v b="$base_p99" 'BEGIN {print a - b}')" \
             "$(awk -v cores="$(nproc)" -v r="$rps" -v b="$base_rps" 'BEGIN {printf "%.1f", cores * 1e6 * (1 / r - 1 / b)}')"
     fi
+done
+
+# --- 5. listing many files: GET /api/files vs the same SQL straight to PostgreSQL -------
+# Rows go straight into file-service's table: active (sha256 and uploaded_at set, as the
+# table's check demands), never expiring (duration unlimited, expires_at NULL), owned by
+# the bench user (user_id is auth-service's user id, a uuid, taken here from the row of
+# the bench's first upload), uploaded one second apart so the default sort has work to
+# do. ANALYZE afterwards, so both runs see the same statistics.
+if ! command -v psql >/dev/null 2>&1; then
+    fv_note "psql is not installed: the list benchmark is skipped"
+    exit 0
+fi
+fv_note "seeding $list_files files for the list benchmark"
+user_id="$(psql "$FLOWSVAULT_FILES_DATABASE_URL" -qAt -v id="$first_id" \
+    <<<"SELECT user_id FROM file_metadata WHERE id = :'id';")"
+[[ -n "$user_id" ]] || fv_die "no user id found for file $first_id"
+psql "$FLOWSVAULT_FILES_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -v user_id="$user_id" -v files="$list_files" \
+    >/dev/null <<'SQL'
+INSERT INTO file_metadata (id, user_id, original_name, file_name, extension, mime_type, size,
+                           sha256, duration, status, created_at, uploaded_at, expires_at)
+SELECT id, :'user_id', format('seed-%s.txt', n), format('%s-seed-%s.txt', id, n), 'txt',
+       'text/plain', n, encode(sha256(convert_to(n::text, 'UTF8')), 'hex'), 'unlimited', 'active',
+       now() - make_interval(secs => n), now() - make_interval(secs => n), NULL
+FROM (SELECT gen_random_uuid() AS id, n FROM generate_series(1, :files) AS n) AS seed;
+ANALYZE file_metadata;
+SQL
+total="$(curl -fsS "${auth[@]}" "$base/api/files" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')"
+[[ "$total" == "$list_files" ]] || fv_die "GET /api/files reports $total files, not the $list_files seeded"
+
+list_sql="$FV_ROOT/deploy/local/bench/list-files.sql"
+list_runs=(api)
+[[ -z "$pgbench_bin" ]] || list_runs+=(pgbench)
+printf '\n## GET /api/files with %s files: the gateway under wrk -t2 -c32 vs the same SQL in pgbench -c32 -j2,\n' "$list_files"
+printf '%s rounds of %s s per run, alternating (%s)\n\n' "$rounds" "$list_secs" "$(date -u +%Y-%m-%dT%H:%MZ)"
+printf '| round | run | per second | p50 (ms) | p99 (ms) | errors |\n|---|---|---|---|---|---|\n'
+declare -A list_rate list_p50 list_p99 list_errors
+for round in $(seq 1 "$rounds"); do
+    runs=("${list_runs[@]}")
+    if [[ $((round % 2)) -eq 0 ]]; then
+        read -ra runs <<<"$(reversed "${runs[@]}")"
+    fi
+    for run in "${runs[@]}"; do
+        if [[ "$run" == api ]]; then
+            # A long timeout: a request wrk gave up on would be missing from the percentiles.
+            # Errors (answers other than 2xx, such as the gateway's 504 after its upstream
+            # timeout, and socket errors) are counted and reported, not fatal: under this
+            # load they are part of the result.
+            out="$work/wrk-list-$round.txt"
+            wrk -t2 -c32 -d"${list_secs}s" --timeout 60s --latency "${auth[@]}" "$base/api/files" >"$out"
+            errors="$(awk '/Non-2xx/ {n += $NF} /^ *Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$out")"
+            per_s="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
+            p50="$(micros "$(awk '$1 == "50%" {print $2}' "$out")")"
+            p99="$(micros "$(awk '$1 == "99%" {print $2}' "$out")")"
+        else
+            # One transaction is one list request: both statements, on one connection, with
+            # the extended protocol as file-service uses it. -l logs each transaction's
+            # latency (third field, µs) into one file per thread.
+            out="$work/pgbench-$round.txt"
+            "$pgbench_bin" -n -M extended -c 32 -j 2 -T "$list_secs" -D user_id="$user_id" -f "$list_sql" \
+                -l --log-prefix="$work/pgbench-log-$round" "$FLOWSVAULT_FILES_DATABASE_URL" >"$out" 2>"$work/pgbench-$round.err" ||
+                fv_die "pgbench failed: $(cat "$work/pgbench-$round.err")"
+            errors="$(awk '/^number of failed transactions:/ {n = $5} END {print n + 0}' "$out")"
+            # Failed transactions log a word instead of a latency.
+            cat "$work/pgbench-log-$round".* | awk '$3 ~ /^[0-9]+$/ {print $3}' >"$work/pgbench-latency-$round.txt"
+            # The last tps line: older pgbench prints one with connection set-up first.
+            per_s="$(awk '/^tps = / {v = $3} END {printf "%.2f", v}' "$out")"
+            p50="$(quantile 0.5 "$work/pgbench-latency-$round.txt")"
+            p99="$(quantile 0.99 "$work/pgbench-latency-$round.txt")"
+        fi
+        printf '| %s | %s | %s | %.1f | %.1f | %s |\n' "$round" "$run" "$per_s" \
+            "$(awk -v us="$p50" 'BEGIN {print us / 1000}')" "$(awk -v us="$p99" 'BEGIN {print us / 1000}')" "$errors"
+        [[ "$errors" == 0 ]] || fv_note "the $run list run of round $round had $errors errors (see $out)"
+        list_errors[$run]=$((${list_errors[$run]:-0} + errors))
+        list_rate[$run]+="$per_s "
+        list_p50[$run]+="$p50 "
+        list_p99[$run]+="$p99 "
+    done
+done
+printf '\nMedians of the rounds. api = GET /api/files through gateway, file-service (a pool of\n'
+printf '%s database connections) and PostgreSQL; pgbench = the count and the page file-service\n' \
+    "${FLOWSVAULT_FILES_DATABASE_POOL_SIZE:-16}"
+printf 'runs, 32 connections straight to PostgreSQL (deploy/local/bench/list-files.sql).\n'
+printf 'Goal: p99 of api at most 3 × p99 of pgbench.\n\n'
+printf '| run | per second | p50 (ms) | p99 (ms) | p99 vs pgbench | errors, all rounds |\n|---|---|---|---|---|---|\n'
+raw_p99="$(median "${list_p99[pgbench]:-}")"
+for run in "${list_runs[@]}"; do
+    p99="$(median "${list_p99[$run]}")"
+    printf '| %s | %.1f | %.1f | %.1f | %s | %s |\n' "$run" "$(median "${list_rate[$run]}")" \
+        "$(awk -v us="$(median "${list_p50[$run]}")" 'BEGIN {print us / 1000}')" \
+        "$(awk -v us="$p99" 'BEGIN {print us / 1000}')" \
+        "$(if [[ -n "$raw_p99" ]]; then awk -v a="$p99" -v b="$raw_p99" 'BEGIN {printf "%.2f ×", a / b}'; else printf '–'; fi)" \
+        "${list_errors[$run]}"
 done

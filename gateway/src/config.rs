@@ -188,6 +188,13 @@ pub struct Config {
           action = clap::ArgAction::Set)]
     pub dev_signin: bool,
 
+    /// Answer downloads (not previews) with 302 to a URL the storage backend signed, valid
+    /// five minutes, so the bytes skip the gateway. Only backends that sign URLs (S3)
+    /// redirect; on local disk downloads stream as usual.
+    #[arg(long, env = "FLOWSVAULT_DOWNLOAD_REDIRECT", default_value_t = false,
+          action = clap::ArgAction::Set)]
+    pub download_redirect: bool,
+
     /// How long an unfinished resumable (tus) upload is kept, in seconds (Upload-Expires).
     #[arg(long, env = "FLOWSVAULT_TUS_EXPIRY_SECS", default_value_t = 24 * 3600,
           value_parser = clap::value_parser!(u64).range(60..=30 * 86_400))]

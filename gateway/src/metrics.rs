@@ -51,6 +51,8 @@ pub struct RouteLabels {
 pub enum Store {
     /// In Redis, shared by every replica.
     Redis,
+    /// From a lease of counts this replica took from Redis ahead of time.
+    Lease,
     /// In this replica's memory, because Redis could not be reached.
     Memory,
     /// Refused by this replica without asking: the identifier was already over.
@@ -68,6 +70,7 @@ impl EncodeLabelValue for Store {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
         encoder.write_str(match self {
             Store::Redis => "redis",
+            Store::Lease => "lease",
             Store::Memory => "memory",
             Store::Local => "local",
         })

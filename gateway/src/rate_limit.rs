@@ -3,6 +3,14 @@
 //! Lua script and one round trip per decision, on Redis's clock. When Redis cannot be
 //! reached, each replica keeps the same windows in memory and tries Redis again a few
 //! seconds later; a request is never failed, or let through unlimited, for its sake.
+//!
+//! A client that keeps a replica busy does not cost a round trip per request: the script
+//! can grant a small lease of counts at once (counted in Redis when granted, so every
+//! replica sees them), which this replica then spends without asking. A lease starts at
+//! one count, doubles while each one runs out quickly, never exceeds an eighth of what
+//! is left of the limit (so the last counts are always decided one by one), and lapses
+//! after a second or at the end of the window. Leases only move counting earlier; they
+//! can leave a few counts unspent, never admit more than the limit.
 
 use std::{
     collections::HashMap,
@@ -48,6 +56,14 @@ const POOL_WAIT: Duration = Duration::from_secs(2);
 const POOL_SIZE: usize = 32;
 /// Most identifiers the in-memory fallback tracks before it forgets idle ones.
 const MAX_MEMORY_ENTRIES: usize = 100_000;
+/// Largest lease of counts taken from Redis at once.
+const MAX_LEASE: u64 = 64;
+/// A lease never holds more than this fraction of what is left of the limit.
+const LEASE_SHARE: u64 = 8;
+/// A lease lapses after this long, spent or not.
+const LEASE_LIFETIME: Duration = Duration::from_secs(1);
+/// A lease spent within this time makes the next one twice as large.
+const LEASE_QUICK: Duration = Duration::from_millis(250);
 
 /// `limit` requests per `window`, e.g. `50/5m`, `200/1m`, `10/30s`; `off` for none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,11 +182,46 @@ pub struct Decision {
     pub reset: Duration,
 }
 
+impl Decision {
+    fn refused(spec: RateSpec) -> Self {
+        Self {
+            allowed: false,
+            limit: spec.limit,
+            remaining: 0,
+            reset: Duration::ZERO,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct MemoryWindow {
     index: u64,
     current: u64,
     previous: u64,
+}
+
+/// Counts granted by Redis ahead of time to one set of identifiers, spent by this replica.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    /// Requests this replica may still admit without asking Redis.
+    left: u64,
+    /// The highest count Redis held for these identifiers when it granted the lease,
+    /// the lease included.
+    used: u64,
+    granted_at: Instant,
+    /// When the window the counts belong to ends.
+    window_ends: Instant,
+    /// How many counts the next request to Redis asks for.
+    next: u64,
+    /// Since when a request for a larger lease is on its way (others ask for one count
+    /// meanwhile). Forgotten after a lease's lifetime, in case that request was dropped.
+    refilling: Option<Instant>,
+}
+
+impl Lease {
+    fn usable(&self, now: Instant) -> bool {
+        self.left > 0 && now < self.window_ends && now < self.granted_at + LEASE_LIFETIME
+    }
 }
 
 pub struct Limiter {
@@ -183,13 +234,18 @@ pub struct Limiter {
     memory: Mutex<HashMap<String, MemoryWindow>>,
     /// Identifiers known to be over their limit, refused here until their window resets.
     refused_until: moka::sync::Cache<String, Instant>,
+    /// Leases by the identifiers of a request, joined.
+    leases: Mutex<HashMap<String, Lease>>,
     degraded: AtomicBool,
     metrics: RateLimitMetrics,
 }
 
+// KEYS: the identifiers; ARGV: limit, window in ms, counts wanted. Answers
+// {allowed, highest count, ms to the window's end, 1-based identifier over, counts granted}.
 const SCRIPT: &str = r"
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local index = math.floor(now / window)
@@ -201,20 +257,22 @@ for i, id in ipairs(KEYS) do
   local current = tonumber(redis.call('GET', id .. ':' .. index) or '0')
   local previous = tonumber(redis.call('GET', id .. ':' .. (index - 1)) or '0')
   carried[i] = previous * weight
-  if carried[i] + current + 1 > limit then
-    return {0, limit, reset, i}
+  local room = limit - carried[i] - current
+  if room < 1 then
+    return {0, limit, reset, i, 0}
   end
+  want = math.min(want, math.floor(room))
 end
 local highest = 0
 for i, id in ipairs(KEYS) do
   local key = id .. ':' .. index
-  local current = redis.call('INCR', key)
-  if current == 1 then
+  local current = redis.call('INCRBY', key, want)
+  if current == want then
     redis.call('PEXPIRE', key, window * 2)
   end
   highest = math.max(highest, math.ceil(carried[i] + current))
 end
-return {1, highest, reset, 0}
+return {1, highest, reset, 0, want}
 ";
 
 impl Limiter {
@@ -251,6 +309,7 @@ impl Limiter {
                 .max_capacity(MAX_MEMORY_ENTRIES as u64)
                 .time_to_live(Duration::from_secs(24 * 3600))
                 .build(),
+            leases: Mutex::new(HashMap::new()),
             degraded: AtomicBool::new(false),
             metrics,
         })
@@ -266,6 +325,13 @@ impl Limiter {
             .collect();
         self.probe_redis_if_degraded().await;
         let now = Instant::now();
+        // Counts already granted are spent first: Redis counted them, and an identifier
+        // refused meanwhile (by a request that found the lease empty) must not strand them.
+        let leased = keys.join(" ");
+        if let Some(decision) = self.spend_lease(&leased, spec, now) {
+            self.count(Store::Lease, true);
+            return Some(decision);
+        }
         for key in &keys {
             if let Some(until) = self.refused_until.get(key) {
                 if until > now {
@@ -280,12 +346,15 @@ impl Limiter {
                 self.refused_until.invalidate(key);
             }
         }
-        let (decision, over) = match self.check_in_redis(spec, &keys).await {
-            Some(result) => {
-                self.count(Store::Redis, result.0.allowed);
-                result
+        let want = self.lease_size(&leased);
+        let (decision, over) = match self.check_in_redis(spec, &keys, want).await {
+            Some((decision, over, granted)) => {
+                self.count(Store::Redis, decision.allowed);
+                self.keep_lease(leased, want, granted, &decision);
+                (decision, over)
             }
             None => {
+                self.keep_lease(leased, want, 0, &Decision::refused(spec));
                 let result = self.check_in_memory(spec, &keys);
                 self.count(Store::Memory, result.0.allowed);
                 result
@@ -299,11 +368,100 @@ impl Limiter {
         Some(decision)
     }
 
+    /// One count from this replica's lease for these identifiers, when it has one left.
+    fn spend_lease(&self, leased: &str, spec: RateSpec, now: Instant) -> Option<Decision> {
+        let mut leases = self.leases.lock().ok()?;
+        let lease = leases.get_mut(leased)?;
+        if !lease.usable(now) {
+            return None;
+        }
+        lease.left -= 1;
+        Some(Decision {
+            allowed: true,
+            limit: spec.limit,
+            // The counts still unspent here are not used yet.
+            remaining: spec
+                .limit
+                .saturating_sub(lease.used.saturating_sub(lease.left)),
+            reset: lease.window_ends.saturating_duration_since(now),
+        })
+    }
+
+    /// How many counts to ask Redis for: one, unless these identifiers spent their last
+    /// lease quickly and no other request is already asking for more.
+    fn lease_size(&self, leased: &str) -> u64 {
+        let Ok(mut leases) = self.leases.lock() else {
+            return 1;
+        };
+        match leases.get_mut(leased) {
+            Some(lease)
+                if lease.next > 1
+                    && lease
+                        .refilling
+                        .is_none_or(|since| since.elapsed() > LEASE_LIFETIME) =>
+            {
+                lease.refilling = Some(Instant::now());
+                lease.next
+            }
+            _ => 1,
+        }
+    }
+
+    /// Keeps what Redis granted beyond the request that asked (which took one count), and
+    /// sizes the next lease by how quickly the last one was spent.
+    fn keep_lease(&self, leased: String, wanted: u64, granted: u64, decision: &Decision) {
+        let Ok(mut leases) = self.leases.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        if leases.len() > MAX_MEMORY_ENTRIES {
+            leases.retain(|_, lease| now < lease.granted_at + LEASE_LIFETIME * 10);
+            if leases.len() > MAX_MEMORY_ENTRIES {
+                leases.clear();
+            }
+        }
+        let lease = leases.entry(leased).or_insert(Lease {
+            left: 0,
+            used: 0,
+            // Long enough ago that a first request does not count as a lease run out.
+            granted_at: now.checked_sub(LEASE_QUICK).unwrap_or(now),
+            window_ends: now,
+            next: 1,
+            refilling: None,
+        });
+        if wanted > 1 {
+            lease.refilling = None;
+        }
+        if granted == 0 {
+            lease.left = 0;
+            lease.next = 1;
+            return;
+        }
+        let ran_out_quickly = lease.left == 0 && now < lease.granted_at + LEASE_QUICK;
+        let grown = if ran_out_quickly {
+            (lease.next * 2).min(MAX_LEASE)
+        } else {
+            (lease.next / 2).max(1)
+        };
+        let room = decision.remaining / LEASE_SHARE;
+        let still_usable = lease.usable(now);
+        *lease = Lease {
+            left: granted - 1 + if still_usable { lease.left } else { 0 },
+            used: decision.limit - decision.remaining,
+            granted_at: now,
+            window_ends: now + decision.reset,
+            next: grown.min(room).max(1),
+            refilling: lease.refilling,
+        };
+    }
+
+    /// The decision, the identifier over its limit if refused, and the counts granted.
     async fn check_in_redis(
         &self,
         spec: RateSpec,
         keys: &[String],
-    ) -> Option<(Decision, Option<usize>)> {
+        want: u64,
+    ) -> Option<(Decision, Option<usize>, u64)> {
         let pool = self.redis.as_ref()?;
         if let Ok(failed_at) = self.redis_failed_at.lock()
             && failed_at.is_some_and(|at| at.elapsed() < REDIS_RETRY_AFTER)
@@ -327,7 +485,7 @@ impl Limiter {
             for key in keys {
                 invocation.key(key);
             }
-            invocation.arg(spec.limit).arg(window_ms);
+            invocation.arg(spec.limit).arg(window_ms).arg(want);
             invocation
                 .invoke_async::<Vec<i64>>(&mut connection)
                 .await
@@ -337,7 +495,7 @@ impl Limiter {
             .await
             .unwrap_or_else(|_| Err("timed out".to_owned()));
         match outcome {
-            Ok(reply) if reply.len() == 4 => {
+            Ok(reply) if reply.len() == 5 => {
                 if self.degraded.swap(false, Ordering::Relaxed) {
                     tracing::info!("redis is back: rate limits are shared again");
                 }
@@ -349,6 +507,7 @@ impl Limiter {
                     .ok()
                     .filter(|i| *i > 0)
                     .map(|i| i - 1);
+                let granted = u64::try_from(reply[4]).unwrap_or(0).min(want);
                 Some((
                     Decision {
                         allowed,
@@ -357,6 +516,7 @@ impl Limiter {
                         reset,
                     },
                     over,
+                    granted,
                 ))
             }
             Ok(reply) => {

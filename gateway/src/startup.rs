@@ -46,6 +46,8 @@ pub struct Settings {
     pub dev_signin: bool,
     /// Lifetime of an unfinished resumable upload.
     pub tus_expiry_secs: u64,
+    /// Downloads answer 302 to a presigned URL where the storage backend signs them.
+    pub download_redirect: bool,
     /// The injected fault, in tests.
     pub fault: Option<Fault>,
 }
@@ -195,6 +197,7 @@ impl Application {
                 default_duration: config.default_duration,
                 dev_signin: config.dev_signin,
                 tus_expiry_secs: config.tus_expiry_secs,
+                download_redirect: config.download_redirect,
                 fault: config.fault,
             },
         });

@@ -25,6 +25,7 @@ pub struct JanitorMetrics {
     deleted_files: Counter,
     orphans: Counter,
     expired_shares: Counter,
+    stale_writes: Counter,
     bytes_freed: Counter,
     failures: Counter,
     last_pass: Gauge,
@@ -57,6 +58,10 @@ impl JanitorMetrics {
         );
         let orphans = counter("orphans", "Objects no file record names, removed");
         let expired_shares = counter("expired_shares", "Share links removed");
+        let stale_writes = counter(
+            "stale_writes",
+            "Unfinished writes (multipart uploads, partial files) removed",
+        );
         let bytes_freed = counter("freed_bytes", "Bytes of the objects removed");
         let failures = counter(
             "failures",
@@ -83,6 +88,7 @@ impl JanitorMetrics {
             deleted_files,
             orphans,
             expired_shares,
+            stale_writes,
             bytes_freed,
             failures,
             last_pass,
@@ -97,6 +103,7 @@ impl JanitorMetrics {
         self.deleted_files.inc_by(report.deleted_files);
         self.orphans.inc_by(report.orphans);
         self.expired_shares.inc_by(report.expired_shares);
+        self.stale_writes.inc_by(report.stale_writes);
         self.bytes_freed.inc_by(report.bytes_freed);
         self.failures.inc_by(report.failures);
         self.last_pass.set(chrono::Utc::now().timestamp());

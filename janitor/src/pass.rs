@@ -11,7 +11,7 @@ use flowsvault_proto::{
         PurgeSharesRequest, StoredKey, file_service_client::FileServiceClient,
     },
     storage::v1::{
-        DeleteRequest, ListObjectsRequest, ObjectSummary,
+        AbortStaleWritesRequest, DeleteRequest, ListObjectsRequest, ObjectSummary,
         storage_service_client::StorageServiceClient,
     },
 };
@@ -31,6 +31,7 @@ pub struct PassReport {
     pub deleted_files: u64,
     pub orphans: u64,
     pub expired_shares: u64,
+    pub stale_writes: u64,
     pub bytes_freed: u64,
     pub failures: u64,
 }
@@ -50,6 +51,7 @@ impl PassReport {
             failures: self.failures,
             orphans: self.orphans,
             expired_shares: self.expired_shares,
+            stale_writes: self.stale_writes,
         }
     }
 }
@@ -118,6 +120,10 @@ impl Janitor {
             report.failures += 1;
             tracing::warn!(%status, "reconciling orphan objects failed");
         }
+        if orphans && let Err(status) = self.abort_stale_writes(&mut report).await {
+            report.failures += 1;
+            tracing::warn!(%status, "removing unfinished writes failed");
+        }
         self.metrics.record(&report, started.elapsed());
         tracing::info!(
             expired_files = report.expired_files,
@@ -125,6 +131,7 @@ impl Janitor {
             deleted_files = report.deleted_files,
             orphans = report.orphans,
             expired_shares = report.expired_shares,
+            stale_writes = report.stale_writes,
             bytes_freed = report.bytes_freed,
             failures = report.failures,
             "janitor pass finished"
@@ -220,6 +227,25 @@ impl Janitor {
         if !batch.is_empty() {
             self.remove_orphans(batch, report).await?;
         }
+        Ok(())
+    }
+
+    /// Unfinished writes older than the orphan grace period: what a storage-service
+    /// killed mid-upload left (a multipart upload on S3, a partial file on disk). The
+    /// grace period is far longer than any upload may run.
+    async fn abort_stale_writes(&self, report: &mut PassReport) -> Result<(), tonic::Status> {
+        let mut storage = self.storage.clone();
+        let mut request = tonic::Request::new(AbortStaleWritesRequest {
+            older_than_secs: self.settings.orphan_grace_secs,
+            key_prefix: String::new(),
+        });
+        request.set_timeout(CALL_TIMEOUT);
+        let removed = storage
+            .abort_stale_writes(request)
+            .await?
+            .into_inner()
+            .removed;
+        report.stale_writes += removed;
         Ok(())
     }
 

@@ -62,6 +62,12 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
 
+    /// Endpoint that clients reach the S3 backend at, used in presigned download URLs
+    /// when the service itself reaches it by another address (e.g. inside a cluster).
+    /// Unset: FLOWSVAULT_S3_ENDPOINT.
+    #[arg(long, env = "FLOWSVAULT_S3_PUBLIC_ENDPOINT")]
+    pub s3_public_endpoint: Option<String>,
+
     /// Region of the S3 backend (`auto` for R2).
     #[arg(long, env = "FLOWSVAULT_S3_REGION", default_value = "us-east-1")]
     pub s3_region: String,
@@ -107,6 +113,7 @@ impl Config {
             parts_in_flight: 2,
             s3_bucket: None,
             s3_endpoint: None,
+            s3_public_endpoint: None,
             s3_region: "us-east-1".into(),
             s3_allow_http: false,
             s3_virtual_hosted: false,

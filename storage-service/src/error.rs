@@ -23,6 +23,10 @@ pub enum StorageError {
     OffsetBeyondStaged { offset: u64, staged: u64 },
     #[error("local file access failed")]
     Io(#[source] std::io::Error),
+    #[error("this storage backend does not sign URLs")]
+    PresignUnsupported,
+    #[error("listing multipart uploads failed: {0}")]
+    Listing(String),
 }
 
 impl From<object_store::Error> for StorageError {
@@ -44,7 +48,9 @@ impl From<StorageError> for Status {
             StorageError::NotFound => ErrorCode::NotFound,
             StorageError::OffsetBeyondStaged { .. } => ErrorCode::OffsetMismatch,
             StorageError::Interrupted(_) => ErrorCode::Conflict,
-            StorageError::Backend(_) | StorageError::Io(_) => {
+            // gRPC UNIMPLEMENTED: the caller streams the object instead.
+            StorageError::PresignUnsupported => ErrorCode::MethodNotAllowed,
+            StorageError::Backend(_) | StorageError::Io(_) | StorageError::Listing(_) => {
                 tracing::error!(error = ?anyhow::Error::from(error), "storage request failed");
                 return ErrorCode::Internal.status("storage backend failed");
             }

@@ -3,8 +3,9 @@
 use std::pin::Pin;
 
 use flowsvault_proto::storage::v1::{
-    AppendRequest, AppendResponse, CommitRequest, DeleteRequest, DeleteResponse, GetRequest,
-    GetResponse, HeadRequest, ListObjectsRequest, ObjectInfo, ObjectSummary, PutRequest,
+    AbortStaleWritesRequest, AbortStaleWritesResponse, AppendRequest, AppendResponse,
+    CommitRequest, DeleteRequest, DeleteResponse, GetRequest, GetResponse, HeadRequest,
+    ListObjectsRequest, ObjectInfo, ObjectSummary, PresignRequest, PresignResponse, PutRequest,
     PutResponse, StagedRequest, append_request, put_request,
     storage_service_server::StorageService,
 };
@@ -175,6 +176,42 @@ impl StorageService for StorageApi {
     ) -> Result<Response<DeleteResponse>, Status> {
         self.staging.discard(&request.get_ref().key).await?;
         Ok(Response::new(DeleteResponse {}))
+    }
+
+    async fn presign(
+        &self,
+        request: Request<PresignRequest>,
+    ) -> Result<Response<PresignResponse>, Status> {
+        let request = request.into_inner();
+        let path = ObjectStorage::path(&request.key)?;
+        // S3 accepts at most seven days.
+        if !(1..=604_800).contains(&request.expires_in_secs) {
+            return Err(flowsvault_proto::ErrorCode::InvalidRequest
+                .status("expires_in_secs must be 1 to 604800"));
+        }
+        let url = self
+            .storage
+            .presign(
+                &path,
+                std::time::Duration::from_secs(u64::from(request.expires_in_secs)),
+                &request.content_type,
+                &request.content_disposition,
+            )
+            .await?;
+        Ok(Response::new(PresignResponse { url }))
+    }
+
+    async fn abort_stale_writes(
+        &self,
+        request: Request<AbortStaleWritesRequest>,
+    ) -> Result<Response<AbortStaleWritesResponse>, Status> {
+        let request = request.into_inner();
+        let older_than = std::time::Duration::from_secs(request.older_than_secs);
+        let removed = self
+            .storage
+            .abort_stale_writes(older_than, &request.key_prefix)
+            .await?;
+        Ok(Response::new(AbortStaleWritesResponse { removed }))
     }
 
     type ListObjectsStream = ObjectStream;

@@ -5,5 +5,6 @@ pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod staging;
+pub mod stale;
 pub mod startup;
 pub mod store;

@@ -8,7 +8,11 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
     Attribute, Attributes, GetOptions, GetRange, GetResultPayload, ObjectStore, ObjectStoreExt,
-    PutMultipartOptions, WriteMultipart, aws::AmazonS3Builder, local::LocalFileSystem, path::Path,
+    PutMultipartOptions, WriteMultipart,
+    aws::{AmazonS3, AmazonS3Builder},
+    local::LocalFileSystem,
+    path::Path,
+    signer::{SignedUrlOptions, Signer},
 };
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -41,12 +45,17 @@ pub struct ObjectStorage {
     store: Arc<dyn ObjectStore>,
     /// The directory of the local backend, whose staging files need our own clean-up.
     local_root: Option<std::path::PathBuf>,
+    /// The S3 backend as such, for what `ObjectStore` does not offer.
+    s3: Option<Arc<AmazonS3>>,
+    /// Signs download URLs (S3 only), for the endpoint clients reach.
+    signer: Option<Arc<AmazonS3>>,
     part_size: usize,
     parts_in_flight: usize,
 }
 
 impl ObjectStorage {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let (mut s3_backend, mut signer) = (None, None);
         let (store, local_root): (Arc<dyn ObjectStore>, _) = match config.backend {
             Backend::Local => {
                 std::fs::create_dir_all(&config.root).map_err(|error| {
@@ -58,11 +67,21 @@ impl ObjectStorage {
                     Some(root),
                 )
             }
-            Backend::S3 => (Arc::new(s3_store(config)?), None),
+            Backend::S3 => {
+                let s3 = Arc::new(s3_store(config, config.s3_endpoint.as_deref())?);
+                signer = Some(match config.s3_public_endpoint.as_deref() {
+                    Some(public) if !public.is_empty() => Arc::new(s3_store(config, Some(public))?),
+                    _ => s3.clone(),
+                });
+                s3_backend = Some(s3.clone());
+                (s3, None)
+            }
         };
         Ok(Self {
             store,
             local_root,
+            s3: s3_backend,
+            signer,
             part_size: usize::try_from(config.part_size)?,
             parts_in_flight: usize::try_from(config.parts_in_flight)?,
         })
@@ -177,9 +196,15 @@ impl ObjectStorage {
                 self.finish_detached(parts, path.clone(), stored).await
             }
             Err(error) => {
-                if let Err(abort_error) = parts.abort().await {
-                    tracing::warn!(error = %abort_error, "aborting the upload failed");
-                }
+                // In a task of its own: when the caller went away, this future is dropped
+                // at its next await, and an abort stopped there would leave the multipart
+                // upload behind. Awaited, so a caller still here is answered after it.
+                let aborting = tokio::spawn(async move {
+                    if let Err(abort_error) = parts.abort().await {
+                        tracing::warn!(error = %abort_error, "aborting the upload failed");
+                    }
+                });
+                let _ = aborting.await;
                 Err(error)
             }
         }
@@ -289,7 +314,77 @@ impl ObjectStorage {
     }
 }
 
-fn s3_store(config: &Config) -> anyhow::Result<object_store::aws::AmazonS3> {
+impl ObjectStorage {
+    /// A URL that GETs `path` from the backend for `expires_in`, answered with the given
+    /// type and disposition (S3's `response-content-*` parameters, which are signed too).
+    pub async fn presign(
+        &self,
+        path: &Path,
+        expires_in: std::time::Duration,
+        content_type: &str,
+        content_disposition: &str,
+    ) -> Result<String, StorageError> {
+        let signer = self
+            .signer
+            .as_ref()
+            .ok_or(StorageError::PresignUnsupported)?;
+        let mut query = Vec::new();
+        if !content_type.is_empty() {
+            query.push(("response-content-type", content_type));
+        }
+        if !content_disposition.is_empty() {
+            query.push(("response-content-disposition", content_disposition));
+        }
+        let options = SignedUrlOptions::new().with_query(query);
+        let url = signer
+            .signed_url_opts(
+                tonic::codegen::http::Method::GET,
+                path,
+                expires_in,
+                &options,
+            )
+            .await?;
+        Ok(url.to_string())
+    }
+
+    /// Removes unfinished writes started more than `older_than` ago: multipart uploads on
+    /// S3, `{key}#n` files on local disk, of keys that begin with `prefix`. How many it
+    /// removed.
+    pub async fn abort_stale_writes(
+        &self,
+        older_than: std::time::Duration,
+        prefix: &str,
+    ) -> Result<u64, StorageError> {
+        if let Some(s3) = &self.s3 {
+            let age = chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+            let cutoff = chrono::Utc::now()
+                .checked_sub_signed(age)
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+            return crate::stale::abort_uploads_before(s3, cutoff, prefix).await;
+        }
+        if let Some(root) = &self.local_root {
+            let cutoff = std::time::SystemTime::now()
+                .checked_sub(older_than)
+                .unwrap_or(std::time::UNIX_EPOCH);
+            return crate::stale::remove_local_writes_before(root, cutoff, prefix).await;
+        }
+        Ok(0)
+    }
+
+    /// Multipart uploads in progress on the S3 backend for keys that begin with `prefix`;
+    /// none elsewhere.
+    pub async fn incomplete_uploads(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<crate::stale::IncompleteUpload>, StorageError> {
+        match &self.s3 {
+            Some(s3) => crate::stale::incomplete_uploads(s3, prefix).await,
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+fn s3_store(config: &Config, endpoint: Option<&str>) -> anyhow::Result<AmazonS3> {
     let bucket = config
         .s3_bucket
         .as_deref()
@@ -300,7 +395,7 @@ fn s3_store(config: &Config) -> anyhow::Result<object_store::aws::AmazonS3> {
         .with_region(&config.s3_region)
         .with_allow_http(config.s3_allow_http)
         .with_virtual_hosted_style_request(config.s3_virtual_hosted);
-    if let Some(endpoint) = config.s3_endpoint.as_deref().filter(|e| !e.is_empty()) {
+    if let Some(endpoint) = endpoint.filter(|e| !e.is_empty()) {
         builder = builder.with_endpoint(endpoint);
     }
     if let Some(key_id) = config.s3_access_key_id.as_deref().filter(|k| !k.is_empty()) {

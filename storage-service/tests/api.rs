@@ -11,16 +11,18 @@ use flowsvault_kit::grpc;
 use flowsvault_proto::{
     ErrorCode,
     storage::v1::{
-        ByteRange, DeleteRequest, GetRequest, HeadRequest, PutFinish, PutHeader, PutRequest,
-        PutResponse, put_request::Message, storage_service_client::StorageServiceClient,
+        AbortStaleWritesRequest, ByteRange, DeleteRequest, GetRequest, HeadRequest, PutFinish,
+        PutHeader, PutRequest, PutResponse, put_request::Message,
+        storage_service_client::StorageServiceClient,
     },
 };
 use flowsvault_storage_service::{
     config::{Backend, Config},
     startup::Application,
+    store::ObjectStorage,
 };
 use futures_util::StreamExt;
-use object_store::{ObjectStore, aws::AmazonS3Builder};
+use object_store::{ObjectStore, ObjectStoreExt, aws::AmazonS3Builder};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 use tonic::transport::Channel;
@@ -33,6 +35,8 @@ struct TestApp {
     prefix: String,
     /// The same bucket, read directly, to see what is really stored.
     bucket: Option<Arc<dyn ObjectStore>>,
+    /// The service's own view of the backend, for multipart uploads in progress.
+    storage: ObjectStorage,
 }
 
 fn s3_env(name: &str) -> String {
@@ -70,6 +74,7 @@ async fn spawn_app(backend: Backend) -> TestApp {
             Some(Arc::new(store))
         }
     };
+    let storage = ObjectStorage::from_config(&config).unwrap();
     let application = Application::build(config).await.unwrap();
     let port = application.port();
     tokio::spawn(application.run_until_stopped(pending()));
@@ -81,6 +86,7 @@ async fn spawn_app(backend: Backend) -> TestApp {
         backend,
         prefix: format!("t{}", uuid::Uuid::new_v4().simple()),
         bucket,
+        storage,
     }
 }
 
@@ -115,6 +121,7 @@ on_every_backend!(
     a_caller_that_goes_away_mid_stream_leaves_no_object,
     malformed_streams_and_keys_are_invalid_requests,
     delete_is_idempotent_and_missing_objects_are_not_found,
+    a_write_a_killed_service_left_is_removed_once_stale,
 );
 
 fn header(key: &str) -> PutRequest {
@@ -189,15 +196,23 @@ impl TestApp {
     }
 
     /// What this test has stored: the names (without the test's prefix) of the objects
-    /// in the bucket, or of every file under the local root, staging files included.
+    /// in the bucket and of its multipart uploads in progress (listed on the S3 server),
+    /// or of every file under the local root, staging files included.
     async fn stored(&self) -> Vec<String> {
         let mut names: Vec<String> = match (&self.backend, &self.bucket) {
             (Backend::S3, Some(bucket)) => {
-                bucket
+                let mut names = bucket
                     .list(None)
                     .map(|meta| meta.unwrap().location.to_string())
                     .collect::<Vec<_>>()
-                    .await
+                    .await;
+                let incomplete = self.storage.incomplete_uploads(&self.prefix).await.unwrap();
+                names.extend(
+                    incomplete
+                        .into_iter()
+                        .map(|upload| format!("{} (incomplete multipart upload)", upload.key)),
+                );
+                names
             }
             _ => std::fs::read_dir(self.root.path())
                 .unwrap()
@@ -344,6 +359,47 @@ async fn delete_is_idempotent_and_missing_objects_are_not_found(app: TestApp) {
     let missing = app.get(&key, None).await.unwrap_err();
     assert_eq!(ErrorCode::of_status(&missing), ErrorCode::NotFound);
     assert!(app.stored().await.is_empty());
+}
+
+async fn a_write_a_killed_service_left_is_removed_once_stale(app: TestApp) {
+    let key = app.key("killed.bin");
+    // What a storage-service killed mid-upload leaves: on S3 a multipart upload with a
+    // part that nobody completes or aborts, on disk a partial `#` file.
+    match &app.bucket {
+        Some(bucket) => {
+            let mut upload = bucket
+                .put_multipart(&object_store::path::Path::from(key.as_str()))
+                .await
+                .unwrap();
+            upload
+                .put_part(content(5 * 1024 * 1024).into())
+                .await
+                .unwrap();
+            drop(upload);
+        }
+        None => std::fs::write(app.root.path().join(format!("{key}#1")), b"partial").unwrap(),
+    }
+    assert_eq!(app.stored().await.len(), 1, "{:?}", app.stored().await);
+    let abort = |older_than_secs| {
+        let mut client = app.client.clone();
+        let key_prefix = app.prefix.clone();
+        async move {
+            client
+                .abort_stale_writes(AbortStaleWritesRequest {
+                    older_than_secs,
+                    key_prefix,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .removed
+        }
+    };
+    // A write younger than the threshold may belong to an upload still running.
+    assert_eq!(abort(3600).await, 0);
+    assert_eq!(app.stored().await.len(), 1);
+    assert_eq!(abort(0).await, 1);
+    assert!(app.stored().await.is_empty(), "{:?}", app.stored().await);
 }
 
 #[tokio::test]

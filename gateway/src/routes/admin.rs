@@ -26,6 +26,8 @@ pub struct CleanupReport {
     /// Share links removed: their file is gone, or they expired or were revoked longer
     /// ago than the retention.
     expired_shares: u64,
+    /// Unfinished writes (S3 multipart uploads, partial files) removed with the orphans.
+    stale_writes: u64,
     bytes_freed: u64,
     /// Items or tasks that failed; the next pass retries them.
     failures: u64,
@@ -113,6 +115,7 @@ pub async fn cleanup(
         deleted_files: report.deleted_files,
         orphans: report.orphans,
         expired_shares: report.expired_shares,
+        stale_writes: report.stale_writes,
         bytes_freed: report.bytes_freed,
         failures: report.failures,
     }))

@@ -12,7 +12,7 @@ use actix_web::{
 use flowsvault_proto::{
     ErrorCode,
     files::v1::File,
-    storage::v1::{ByteRange, GetRequest},
+    storage::v1::{ByteRange, GetRequest, PresignRequest},
 };
 use futures_util::StreamExt;
 
@@ -134,6 +134,7 @@ const PDF_PREVIEW_POLICY: &str = "default-src 'none'; frame-ancestors 'self'";
             ("Content-Length" = u64),
             ("ETag" = String, description = "The quoted SHA-256 of the content"),
         )),
+        (status = 302, description = "With `FLOWSVAULT_DOWNLOAD_REDIRECT` on an S3 backend: the bytes are at `Location`, a URL of the storage backend valid five minutes that answers with the same type and disposition, and serves ranges (its ETag is the backend's own)", headers(("Location" = String))),
         (status = 304, description = "The client's copy is current", headers(("ETag" = String))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -255,6 +256,15 @@ pub(super) async fn send_file(
         RangeRequest::Partial(..) | RangeRequest::Whole => None,
     };
     let mut storage = state.backends.storage.clone();
+    if state.settings.download_redirect
+        && !preview
+        && let Some(location) = presigned(state, request_id, &file).await?
+    {
+        return Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, location))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish());
+    }
     let chunks = storage
         .get(state.backends.stream_request(
             GetRequest {
@@ -310,6 +320,36 @@ pub(super) async fn send_file(
         ));
     }
     Ok(response.body(SizedStream::new(length, body)))
+}
+
+/// How long a presigned download URL works.
+const PRESIGNED_URL_SECS: u32 = 300;
+
+/// A URL that fetches the file from the storage backend itself, answered with the same
+/// type and `attachment` disposition the gateway would send; `None` when the backend
+/// cannot sign URLs (local disk), and the bytes go through the gateway.
+async fn presigned(
+    state: &AppState,
+    request_id: &RequestId,
+    file: &File,
+) -> Result<Option<String>, ApiError> {
+    let mut storage = state.backends.storage.clone();
+    let answer = storage
+        .presign(state.backends.request(
+            PresignRequest {
+                key: file.file_name.clone(),
+                expires_in_secs: PRESIGNED_URL_SECS,
+                content_type: file.mime_type.clone(),
+                content_disposition: content_disposition::attachment(&file.original_name),
+            },
+            request_id,
+        ))
+        .await;
+    match answer {
+        Ok(answer) => Ok(Some(answer.into_inner().url)),
+        Err(status) if status.code() == tonic::Code::Unimplemented => Ok(None),
+        Err(status) => Err(status.into()),
+    }
 }
 
 #[cfg(test)]

@@ -432,6 +432,7 @@ async fn limit_password_attempts(
     ),
     responses(
         (status = 200, description = "The bytes, as an attachment, with the file's own `Content-Type`", content_type = "*/*"),
+        (status = 302, description = "With `FLOWSVAULT_DOWNLOAD_REDIRECT` on an S3 backend: the bytes are at `Location`, a URL of the storage backend valid five minutes that answers with the same type and disposition", headers(("Location" = String))),
         (status = 206, description = "A range of them"),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -477,6 +478,7 @@ pub struct SharePasswordForm {
     request_body(content = SharePasswordForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The bytes, as an attachment, with the file's own `Content-Type`", content_type = "*/*"),
+        (status = 302, description = "With `FLOWSVAULT_DOWNLOAD_REDIRECT` on an S3 backend: the bytes are at `Location`, a URL of the storage backend valid five minutes that answers with the same type and disposition", headers(("Location" = String))),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 410, response = Gone),

@@ -248,6 +248,7 @@ async fn spawn_stack(
         // No UI: the tests that serve one make their own directory.
         web_dir: String::new(),
         tus_expiry_secs: 24 * 3600,
+        download_redirect: false,
         fault: None,
     };
     configure(&mut config);

@@ -219,11 +219,16 @@ impl Drop for PrivateRedis {
 }
 
 /// The value of the metric sample `name` (with its labels, if any) at `/metrics`.
-#[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
 async fn metric(app: &crate::helpers::TestApp, name: &str) -> f64 {
+    metric_at(app, &app.address, name).await
+}
+
+/// The same, of the gateway at `base` (a replica).
+#[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
+async fn metric_at(app: &crate::helpers::TestApp, base: &str, name: &str) -> f64 {
     let text = app
         .client
-        .get(app.url("/metrics"))
+        .get(format!("{base}/metrics"))
         .send()
         .await
         .unwrap()
@@ -444,4 +449,65 @@ async fn all_keys_of_one_user_share_one_limit() {
     assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 429, 429]);
     // Another user is not affected.
     assert_eq!(status(&other).await, 200);
+}
+
+#[tokio::test]
+async fn a_busy_client_is_counted_in_leases_and_never_past_the_limit() {
+    let limit = 300;
+    let app = spawn_app_with(|config| config.rate_limit_api = format!("{limit}/1m")).await;
+    let key = app.api_key("yusuf@example.com").await;
+    let replica = app.spawn_replica().await;
+    // Eight clients, four on each replica, 100 requests each as fast as they are answered.
+    let clients: Vec<_> = (0..8)
+        .map(|n| {
+            let base = if n % 2 == 0 {
+                app.address.clone()
+            } else {
+                replica.clone()
+            };
+            let client = app.client.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for _ in 0..100 {
+                    let response = client
+                        .get(format!("{base}/api/files"))
+                        .bearer_auth(&key)
+                        .send()
+                        .await
+                        .unwrap();
+                    statuses.push(response.status().as_u16());
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for client in clients {
+        statuses.extend(client.await.unwrap());
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|status| *status == 200 || *status == 429)
+    );
+    let admitted = statuses.iter().filter(|status| **status == 200).count();
+    assert!(
+        admitted <= limit,
+        "{admitted} admitted past a limit of {limit}"
+    );
+    // Counts a lease held when its identifiers changed (the user became known) or when it
+    // lapsed are the only ones not spent.
+    assert!(
+        admitted >= limit * 9 / 10,
+        "{admitted} admitted: leases left too many counts unspent"
+    );
+    let leased =
+        r#"flowsvault_gateway_rate_limit_decisions_total{store="lease",outcome="allowed"}"#;
+    let from_leases =
+        metric_at(&app, &app.address, leased).await + metric_at(&app, &replica, leased).await;
+    assert!(
+        from_leases >= 100.0,
+        "only {from_leases} decisions came from leases"
+    );
 }

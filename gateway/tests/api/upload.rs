@@ -317,6 +317,142 @@ async fn an_upload_round_trips_through_s3_storage() {
 }
 
 #[tokio::test]
+async fn downloads_from_s3_redirect_to_a_presigned_url_when_configured() {
+    let app = crate::helpers::spawn_app_on(crate::helpers::Backend::S3, |config| {
+        config.download_redirect = true;
+    })
+    .await;
+    let key = app.api_key("presign@example.com").await;
+    let content = png_bytes(9 * 1024 * 1024 + 5, 12);
+    let response = app
+        .upload(&key, "Straße & \"quotes\".png", content.clone())
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let file: Value = response.json().await.unwrap();
+    let path = format!("/api/download/{}", file["id"].as_str().unwrap());
+    // A client that does not follow redirects, as a curl without -L.
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = plain
+        .get(app.url(&path))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::FOUND);
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    let endpoint = std::env::var("FLOWSVAULT_S3_ENDPOINT").unwrap();
+    assert!(location.starts_with(&endpoint), "{location}");
+    assert!(location.contains("X-Amz-Expires=300"), "{location}");
+
+    // The URL alone is enough: no credential, a plain HTTP client.
+    let fetched = plain.get(&location).send().await.unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()["content-type"], "image/png");
+    let disposition = fetched.headers()["content-disposition"].to_str().unwrap();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''Stra%C3%9Fe%20&%20quotes.png"),
+        "{disposition}"
+    );
+    assert_eq!(
+        sha256_hex(&fetched.bytes().await.unwrap()),
+        sha256_hex(&content)
+    );
+    let partial = plain
+        .get(&location)
+        .header("Range", "bytes=8388600-8388615")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        partial.bytes().await.unwrap().as_ref(),
+        &content[8_388_600..8_388_616]
+    );
+    // The signature covers the object and the response headers.
+    let tampered = location.replace(
+        "response-content-type=image%2Fpng",
+        "response-content-type=text%2Fhtml",
+    );
+    assert_ne!(tampered, location);
+    let refused = plain.get(&tampered).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // A client that follows redirects gets the bytes in one call; the API key is not
+    // sent on to the storage host.
+    let followed = app.get(&key, &path).await;
+    assert_eq!(followed.status(), StatusCode::OK);
+    assert_eq!(
+        sha256_hex(&followed.bytes().await.unwrap()),
+        sha256_hex(&content)
+    );
+    // Conditional requests are still answered by the gateway, and previews still stream
+    // through it with its sandboxing headers.
+    let current = plain
+        .get(app.url(&path))
+        .bearer_auth(&key)
+        .header("If-None-Match", format!("\"{}\"", sha256_hex(&content)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(current.status(), StatusCode::NOT_MODIFIED);
+    let preview = plain
+        .get(app.url(&format!("/api/preview/{}", file["id"].as_str().unwrap())))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.status(), StatusCode::OK);
+    assert!(
+        preview.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    // A deleted file is 404, never a redirect.
+    let id = file["id"].as_str().unwrap();
+    assert_eq!(
+        app.delete(&key, &format!("/api/files/{id}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let gone = plain
+        .get(app.url(&path))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn on_local_disk_the_redirect_setting_streams_as_usual() {
+    let app = crate::helpers::spawn_app_with(|config| config.download_redirect = true).await;
+    let key = app.api_key("local-redirect@example.com").await;
+    let content = png_bytes(70_000, 13);
+    let response = app.upload(&key, "pic.png", content.clone()).await;
+    let file: Value = response.json().await.unwrap();
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let download = plain
+        .get(app.url(&format!("/api/download/{}", file["id"].as_str().unwrap())))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(
+        sha256_hex(&download.bytes().await.unwrap()),
+        sha256_hex(&content)
+    );
+}
+
+#[tokio::test]
 async fn an_idempotency_key_makes_repeats_return_the_same_file() {
     let app = spawn_app().await;
     let key = app.api_key("uma@example.com").await;
