@@ -7,8 +7,8 @@
 //! A client that keeps a replica busy does not cost a round trip per request: the script
 //! can grant a small lease of counts at once (counted in Redis when granted, so every
 //! replica sees them), which this replica then spends without asking. A lease starts at
-//! one count, doubles while each one runs out quickly, never exceeds an eighth of what
-//! is left of the limit (so the last counts are always decided one by one), and lapses
+//! one count, doubles while each one runs out quickly, never exceeds a 64th of what is
+//! left of the limit (so the last counts are always decided one by one), and lapses
 //! after a second or at the end of the window. Leases only move counting earlier; they
 //! can leave a few counts unspent, never admit more than the limit.
 
@@ -57,9 +57,11 @@ const POOL_SIZE: usize = 32;
 /// Most identifiers the in-memory fallback tracks before it forgets idle ones.
 const MAX_MEMORY_ENTRIES: usize = 100_000;
 /// Largest lease of counts taken from Redis at once.
-const MAX_LEASE: u64 = 64;
-/// A lease never holds more than this fraction of what is left of the limit.
-const LEASE_SHARE: u64 = 8;
+const MAX_LEASE: u64 = 1024;
+/// A lease never holds more than this fraction of what is left of the limit, so a limit
+/// below it is always decided one request at a time, and what leases can leave unspent
+/// stays a small share.
+const LEASE_SHARE: u64 = 64;
 /// A lease lapses after this long, spent or not.
 const LEASE_LIFETIME: Duration = Duration::from_secs(1);
 /// A lease spent within this time makes the next one twice as large.
@@ -349,8 +351,16 @@ impl Limiter {
         let want = self.lease_size(&leased);
         let (decision, over) = match self.check_in_redis(spec, &keys, want).await {
             Some((decision, over, granted)) => {
+                self.keep_lease(leased.clone(), want, granted, &decision);
+                // Refused, while a lease granted meanwhile still holds counts: those were
+                // counted already, so this request spends one rather than strand it.
+                if !decision.allowed
+                    && let Some(leased_decision) = self.spend_lease(&leased, spec, Instant::now())
+                {
+                    self.count(Store::Lease, true);
+                    return Some(leased_decision);
+                }
                 self.count(Store::Redis, decision.allowed);
-                self.keep_lease(leased, want, granted, &decision);
                 (decision, over)
             }
             None => {
@@ -433,24 +443,34 @@ impl Limiter {
             lease.refilling = None;
         }
         if granted == 0 {
-            lease.left = 0;
+            // Counts still leased were counted in Redis: they stay to be spent.
             lease.next = 1;
             return;
         }
-        let ran_out_quickly = lease.left == 0 && now < lease.granted_at + LEASE_QUICK;
-        let grown = if ran_out_quickly {
-            (lease.next * 2).min(MAX_LEASE)
-        } else {
-            (lease.next / 2).max(1)
-        };
-        let room = decision.remaining / LEASE_SHARE;
         let still_usable = lease.usable(now);
+        // Replies to requests that went to Redis while a lease was being refilled do not
+        // resize it: only a lease run out quickly grows it, and only one that lapsed
+        // with counts unspent shrinks it.
+        let next = if lease.left == 0 && now < lease.granted_at + LEASE_QUICK {
+            (lease.next * 2).min(MAX_LEASE)
+        } else if !still_usable && lease.left > 0 {
+            (lease.next / 2).max(1)
+        } else {
+            lease.next
+        };
+        let window_ends = now + decision.reset;
+        // Counts of an earlier window are not carried into a new one.
+        let carried = if still_usable && window_ends <= lease.window_ends + LEASE_QUICK {
+            lease.left
+        } else {
+            0
+        };
         *lease = Lease {
-            left: granted - 1 + if still_usable { lease.left } else { 0 },
+            left: granted - 1 + carried,
             used: decision.limit - decision.remaining,
             granted_at: now,
-            window_ends: now + decision.reset,
-            next: grown.min(room).max(1),
+            window_ends,
+            next: next.min(decision.remaining / LEASE_SHARE).max(1),
             refilling: lease.refilling,
         };
     }

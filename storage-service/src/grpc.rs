@@ -64,10 +64,18 @@ impl StorageService for StorageApi {
             Err(status) => Err(StorageError::Interrupted(status)),
         });
         let metadata: Vec<(String, String)> = header.metadata.into_iter().collect();
-        let stored = self
-            .storage
-            .put(&path, &header.content_type, &metadata, incoming)
-            .await?;
+        // In a task of its own. When the caller goes away, this handler is dropped at its
+        // next await; a put dropped there could stop half-way, e.g. after S3 created a
+        // multipart upload and before its id arrived, which nobody could then abort. The
+        // task instead sees its stream end, and aborts.
+        let storage = self.storage.clone();
+        let content_type = header.content_type;
+        let stored =
+            tokio::spawn(
+                async move { storage.put(&path, &content_type, &metadata, incoming).await },
+            )
+            .await
+            .map_err(|_| StorageError::MalformedStream("the upload task ended early"))??;
         Ok(Response::new(PutResponse {
             size: stored.size,
             sha256: stored.sha256,

@@ -4,8 +4,16 @@
 //! acknowledged) and is on disk (fsync) before it is answered. Commit hands the bytes to
 //! the backend: a rename into the local backend's directory, or a multipart upload of
 //! fixed-size parts to S3.
+//!
+//! The SHA-256 of the staged bytes is carried from append to append in memory, so a
+//! commit need not read them again. After a restart, or when an append was cut short of
+//! what it hashed, the commit hashes the staged file instead.
 
-use std::path::{Path as FsPath, PathBuf};
+use std::{
+    collections::HashMap,
+    path::{Path as FsPath, PathBuf},
+    sync::{Arc, Mutex},
+};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -19,10 +27,21 @@ use crate::{
 
 /// Read size when hashing or copying staged bytes.
 const COPY_CHUNK_BYTES: usize = 1024 * 1024;
+/// Uploads whose running digest is kept; past it the table starts afresh (their commits
+/// then hash the staged file).
+const MOST_RUNNING_DIGESTS: usize = 10_000;
+
+/// The digest of the first `length` staged bytes of an upload.
+#[derive(Debug, Clone)]
+struct RunningDigest {
+    length: u64,
+    hasher: Sha256,
+}
 
 #[derive(Debug, Clone)]
 pub struct Staging {
     dir: PathBuf,
+    digests: Arc<Mutex<HashMap<String, RunningDigest>>>,
 }
 
 impl Staging {
@@ -31,6 +50,7 @@ impl Staging {
             .map_err(|error| anyhow::anyhow!("creating {}: {error}", dir.display()))?;
         Ok(Self {
             dir: dir.canonicalize()?,
+            digests: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -82,6 +102,16 @@ impl Staging {
         file.seek(std::io::SeekFrom::Start(offset))
             .await
             .map_err(StorageError::Io)?;
+        // Continue the digest when it covers exactly the bytes kept.
+        let mut digest = self
+            .take_digest(key)
+            .filter(|digest| digest.length == offset);
+        if digest.is_none() && offset == 0 {
+            digest = Some(RunningDigest {
+                length: 0,
+                hasher: Sha256::new(),
+            });
+        }
         let mut length = offset;
         let mut failure = None;
         while let Some(chunk) = chunks.next().await {
@@ -89,6 +119,10 @@ impl Staging {
                 Ok(bytes) => {
                     file.write_all(&bytes).await.map_err(StorageError::Io)?;
                     length += bytes.len() as u64;
+                    if let Some(digest) = digest.as_mut() {
+                        digest.hasher.update(&bytes);
+                        digest.length = length;
+                    }
                 }
                 Err(error) => {
                     failure = Some(error);
@@ -98,6 +132,9 @@ impl Staging {
         }
         file.flush().await.map_err(StorageError::Io)?;
         file.sync_data().await.map_err(StorageError::Io)?;
+        if let Some(digest) = digest {
+            self.keep_digest(key, digest);
+        }
         match failure {
             Some(error) => {
                 tracing::info!(
@@ -132,7 +169,12 @@ impl Staging {
         let stored = match storage.local_file(&object) {
             // Same machine: hash, then move the file into place.
             Some(target) => {
-                let sha256 = hash_file(&path).await?;
+                let sha256 = match self.take_digest(key) {
+                    Some(digest) if digest.length == length => {
+                        hex::encode(digest.hasher.finalize())
+                    }
+                    _ => hash_file(&path).await?,
+                };
                 if let Err(error) = tokio::fs::rename(&path, &target).await {
                     tracing::info!(%error, "rename failed; copying the staged bytes instead");
                     storage
@@ -164,8 +206,22 @@ impl Staging {
         Ok(stored)
     }
 
+    fn take_digest(&self, key: &str) -> Option<RunningDigest> {
+        self.digests.lock().ok()?.remove(key)
+    }
+
+    fn keep_digest(&self, key: &str, digest: RunningDigest) {
+        if let Ok(mut digests) = self.digests.lock() {
+            if digests.len() >= MOST_RUNNING_DIGESTS {
+                digests.clear();
+            }
+            digests.insert(key.to_owned(), digest);
+        }
+    }
+
     /// Removes whatever is staged for `key`.
     pub async fn discard(&self, key: &str) -> Result<(), StorageError> {
+        self.take_digest(key);
         match tokio::fs::remove_file(self.file(key)?).await {
             Ok(()) => Ok(()),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -7,8 +7,8 @@
 --   gateway/src/routes/files.rs `list`: page 1, perPage 20, status Active, sort
 --     UploadedAt, order Desc when the query string names none;
 --   file-service/src/domain.rs `ListQuery::parse`: offset (page - 1) * perPage;
---   file-service/src/repository/mod.rs `list` and `filtered`: user_id = $1 AND VISIBLE,
---     then (boxed) the Active filter; COUNT(*) first, then the FileRow columns and
+--   file-service/src/repository/mod.rs `list` and `filtered`: user_id = $1, then
+--     (boxed) the Active filter, spelled as the partial index file_metadata_user_list; COUNT(*) first, then the FileRow columns and
 --     EXPIRED, ORDER BY the sort key and then id in the same direction, LIMIT, OFFSET.
 -- Keep it in step with those when they change.
 --
@@ -16,9 +16,8 @@
 \set per_page 20
 \set page_offset 0
 SELECT COUNT(*) FROM "file_metadata"
-WHERE (("file_metadata"."user_id" = :user_id
-        AND (status = 'active' OR (status = 'purged' AND deleted_at IS NULL AND expires_at <= now())))
-       AND (expires_at IS NULL OR expires_at > now()));
+WHERE (("file_metadata"."user_id" = :user_id)
+       AND (status = 'active' AND (expires_at IS NULL OR expires_at > now())));
 SELECT "file_metadata"."id", "file_metadata"."user_id", "file_metadata"."original_name",
        "file_metadata"."file_name", "file_metadata"."extension", "file_metadata"."mime_type",
        "file_metadata"."size", "file_metadata"."sha256", "file_metadata"."duration",
@@ -26,8 +25,7 @@ SELECT "file_metadata"."id", "file_metadata"."user_id", "file_metadata"."origina
        "file_metadata"."expires_at", "file_metadata"."deleted_at", "file_metadata"."purged_at",
        "file_metadata"."claimed_until", coalesce(expires_at <= now(), false)
 FROM "file_metadata"
-WHERE (("file_metadata"."user_id" = :user_id
-        AND (status = 'active' OR (status = 'purged' AND deleted_at IS NULL AND expires_at <= now())))
-       AND (expires_at IS NULL OR expires_at > now()))
+WHERE (("file_metadata"."user_id" = :user_id)
+       AND (status = 'active' AND (expires_at IS NULL OR expires_at > now())))
 ORDER BY "file_metadata"."uploaded_at" DESC, "file_metadata"."id" DESC
 LIMIT :per_page OFFSET :page_offset;

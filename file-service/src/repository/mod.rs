@@ -522,16 +522,19 @@ fn filtered(
     user_id: Uuid,
     query: &ListQuery,
 ) -> file_metadata::BoxedQuery<'static, diesel::pg::Pg> {
-    let mut rows = file_metadata::table
+    let rows = file_metadata::table
         .filter(file_metadata::user_id.eq(user_id))
-        .filter(sql::<Bool>(VISIBLE))
         .into_boxed();
-    rows = match query.visibility {
-        Visibility::Active => {
-            rows.filter(sql::<Bool>("(expires_at IS NULL OR expires_at > now())"))
-        }
-        Visibility::Expired => rows.filter(sql::<Bool>("expires_at <= now()")),
-        Visibility::All => rows,
+    // Live files are spelled as the partial index `file_metadata_user_list` is, so the
+    // default listing reads one index range (the expired-but-visible rows are never live).
+    let mut rows = match query.visibility {
+        Visibility::Active => rows.filter(sql::<Bool>(
+            "status = 'active' AND (expires_at IS NULL OR expires_at > now())",
+        )),
+        Visibility::Expired => rows
+            .filter(sql::<Bool>(VISIBLE))
+            .filter(sql::<Bool>("expires_at <= now()")),
+        Visibility::All => rows.filter(sql::<Bool>(VISIBLE)),
     };
     if let Some(pattern) = query.like_pattern() {
         // Backslash is PostgreSQL's default LIKE escape, matching `like_pattern`.

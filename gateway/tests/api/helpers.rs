@@ -15,7 +15,11 @@ use flowsvault_kit::{database::create_test_database, grpc};
 use flowsvault_proto::auth::v1::{
     CreateApiKeyRequest, EnsureUserRequest, auth_service_client::AuthServiceClient,
 };
+use flowsvault_proto::storage::v1::{
+    AbortStaleWritesRequest, storage_service_client::StorageServiceClient,
+};
 pub use flowsvault_storage_service::config::Backend;
+use flowsvault_storage_service::{error::StorageError, store::ObjectStorage};
 use reqwest::multipart::{Form, Part};
 use tempfile::TempDir;
 use tonic::transport::Channel;
@@ -31,7 +35,7 @@ pub struct KillableStorage {
     runtime: Option<tokio::runtime::Runtime>,
     pub port: u16,
     root: std::path::PathBuf,
-    backend: Backend,
+    pub backend: Backend,
 }
 
 impl KillableStorage {
@@ -117,6 +121,21 @@ pub struct TestApp {
     pub objects: TempDir,
     pub storage: KillableStorage,
     auth: AuthServiceClient<Channel>,
+}
+
+/// The tests' S3 bucket as storage-service sees it.
+fn s3_storage() -> ObjectStorage {
+    let env = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is unset: run `make test`"))
+    };
+    ObjectStorage::from_config(&flowsvault_storage_service::config::Config {
+        backend: Backend::S3,
+        s3_bucket: Some(env("FLOWSVAULT_S3_BUCKET")),
+        s3_endpoint: Some(env("FLOWSVAULT_S3_ENDPOINT")),
+        s3_allow_http: true,
+        ..flowsvault_storage_service::config::Config::local_on_any_port(std::env::temp_dir())
+    })
+    .unwrap()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -399,6 +418,78 @@ impl TestApp {
         .execute(&mut connection)
         .await
         .unwrap();
+    }
+
+    /// The object keys this test's file records name, whatever their state.
+    pub async fn file_keys(&self) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Key {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            file_name: String,
+        }
+        let mut connection = AsyncPgConnection::establish(&self.files_database_url)
+            .await
+            .unwrap();
+        let keys: Vec<Key> = diesel::sql_query("SELECT file_name FROM file_metadata")
+            .load(&mut connection)
+            .await
+            .unwrap();
+        keys.into_iter().map(|key| key.file_name).collect()
+    }
+
+    /// What this test left in storage. On local disk: every file in the storage
+    /// directory, unfinished writes (`#`) included. On S3, whose bucket the tests share:
+    /// the objects, and the multipart uploads in progress (listed on the S3 server), of
+    /// the keys this test's records name.
+    pub async fn leftovers(&self) -> Vec<String> {
+        if self.storage.backend == Backend::Local {
+            return std::fs::read_dir(self.objects.path())
+                .unwrap()
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| !name.starts_with('.'))
+                .collect();
+        }
+        let storage = s3_storage();
+        let mut left = Vec::new();
+        for key in self.file_keys().await {
+            match storage.head(&ObjectStorage::path(&key).unwrap()).await {
+                Ok(_) => left.push(key.clone()),
+                Err(StorageError::NotFound) => {}
+                Err(error) => panic!("asking S3 for {key}: {error}"),
+            }
+            for upload in storage.incomplete_uploads(&key).await.unwrap() {
+                left.push(format!("{} (incomplete multipart upload)", upload.key));
+            }
+        }
+        left
+    }
+
+    /// The ETag the S3 server gives the object of file `id` (`"…-N"` for N parts).
+    pub async fn s3_etag(&self, id: &str) -> String {
+        let keys = self.file_keys().await;
+        let key = keys.iter().find(|key| key.starts_with(id)).unwrap();
+        let meta = s3_storage()
+            .head(&ObjectStorage::path(key).unwrap())
+            .await
+            .unwrap();
+        meta.e_tag.unwrap()
+    }
+
+    /// What the janitor's stale-write pass does once the grace period is over, for this
+    /// test's keys only (other tests share the bucket): unfinished writes are removed.
+    pub async fn abort_stale_writes_of_own_keys(&self) {
+        let mut storage = StorageServiceClient::new(
+            grpc::channel(&format!("http://127.0.0.1:{}", self.storage.port)).unwrap(),
+        );
+        for key in self.file_keys().await {
+            storage
+                .abort_stale_writes(AbortStaleWritesRequest {
+                    older_than_secs: 0,
+                    key_prefix: key,
+                })
+                .await
+                .unwrap();
+        }
     }
 
     /// Completed objects in the storage directory (staging files excluded).

@@ -329,6 +329,17 @@ async fn a_chunk_that_fails_its_checksum_is_discarded_with_460() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    // The discarded chunk is in no digest: the file is exactly what was acknowledged.
+    let last = checked(5, b"world", digest(b"world")).await.unwrap();
+    assert_eq!(last.status(), StatusCode::NO_CONTENT);
+    let id = path.rsplit('/').next().unwrap();
+    let file: serde_json::Value = app
+        .get(&tus.key, &format!("/api/files/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(file["sha256"], sha256_hex(b"helloworld"));
 }
 
 #[tokio::test]
@@ -528,6 +539,18 @@ async fn a_body_cut_off_keeps_the_bytes_that_arrived() {
     let resumed = tus.patch(&path, 300_000, vec![b'y'; 700_000]).await;
     assert_eq!(resumed.status(), StatusCode::NO_CONTENT);
     assert_eq!(offset_of(&resumed), 1_000_000);
+    // The digest carried from PATCH to PATCH covers exactly the bytes kept.
+    let mut expected = vec![b'x'; 300_000];
+    expected.extend_from_slice(&[b'y'; 700_000]);
+    let id = path.rsplit('/').next().unwrap();
+    let file: serde_json::Value = tus
+        .app
+        .get(&tus.key, &format!("/api/files/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(file["sha256"], sha256_hex(&expected));
 }
 
 #[tokio::test]
@@ -562,6 +585,14 @@ async fn acknowledged_bytes_survive_a_restart_of_storage_and_gateway() {
         .unwrap();
     assert_eq!(rest.status(), StatusCode::NO_CONTENT);
     let id = path.rsplit('/').next().unwrap();
+    // The restarted storage-service had no running digest: it hashed the staged file.
+    let file: serde_json::Value = app
+        .get(&key, &format!("/api/files/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(file["sha256"], sha256_hex(&bytes));
     let stored = app
         .get(&key, &format!("/api/download/{id}"))
         .await

@@ -1,3 +1,8 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "scenarios run on several backends fail the test they serve; clippy sees only #[test] bodies"
+)]
+
 use reqwest::{
     StatusCode,
     multipart::{Form, Part},
@@ -273,6 +278,58 @@ async fn the_allowlist_is_configurable() {
     assert_eq!(body["mimeType"], "application/octet-stream");
     let refused = app.upload(&key, "notes.txt", b"hi".to_vec()).await;
     assert_eq!(refused.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn sizes_from_0_bytes_to_64_mib_round_trip_on_local_disk() {
+    sizes_round_trip(crate::helpers::Backend::Local).await;
+}
+
+#[tokio::test]
+async fn sizes_from_0_bytes_to_64_mib_round_trip_on_s3() {
+    sizes_round_trip(crate::helpers::Backend::S3).await;
+}
+
+/// Byte-identical by SHA-256, from nothing to many parts; on S3, an object larger than
+/// one part (8 MiB) really went up as a multipart upload, which its ETag shows.
+async fn sizes_round_trip(backend: crate::helpers::Backend) {
+    const MIB: usize = 1024 * 1024;
+    let app = crate::helpers::spawn_app_on(backend, |_| {}).await;
+    let key = app.api_key("sizes@example.com").await;
+    for (index, length) in [0, 1, 8 * MIB - 1, 8 * MIB + 1, 64 * MIB]
+        .into_iter()
+        .enumerate()
+    {
+        // The smallest are plain text (a byte or nothing is no binary format).
+        let (name, content) = if length < 64 {
+            ("tiny.txt", vec![b'x'; length])
+        } else {
+            ("blob.png", png_bytes(length, index as u64))
+        };
+        let response = app.upload(&key, name, content.clone()).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{length} bytes");
+        let file: Value = response.json().await.unwrap();
+        assert_eq!(file["size"], content.len());
+        assert_eq!(file["sha256"], sha256_hex(&content));
+        let id = file["id"].as_str().unwrap();
+        let download = app.get(&key, &format!("/api/download/{id}")).await;
+        assert_eq!(download.status(), StatusCode::OK);
+        assert_eq!(
+            sha256_hex(&download.bytes().await.unwrap()),
+            sha256_hex(&content),
+            "{length} bytes"
+        );
+        if backend == crate::helpers::Backend::S3 {
+            let etag = app.s3_etag(id).await;
+            let parts = content.len().div_ceil(8 * MIB).max(1);
+            if parts > 1 {
+                assert!(
+                    etag.trim_matches('"').ends_with(&format!("-{parts}")),
+                    "{length} bytes: {etag}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test]
