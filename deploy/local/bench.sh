@@ -2,8 +2,9 @@
 # `make bench`: measures the whole stack (release build, real PostgreSQL, local-disk
 # storage) next to baselines measured in the same run. The machine is shared and noisy,
 # so the comparisons (all but section 3's) run in FLOWSVAULT_BENCH_ROUNDS rounds that
-# alternate the runs compared (the order is reversed every other round), and report each
-# round and the medians. Sections:
+# alternate the runs compared (the order is reversed every other round; section 2 starts
+# the services afresh for each run instead), and report the medians (and, but for
+# section 2, each round). Sections:
 #
 # 1. Transfers of one large file (FLOWSVAULT_BENCH_MIB): upload with `curl -F` to
 #    POST /api/upload, next to a private nginx that stores the same body on the same
@@ -15,10 +16,15 @@
 #    reaching the disk whatever the server does about fsync. Every transfer's sha256 is
 #    checked.
 # 2. Peak resident memory of each service (gateway, auth-service, file-service,
-#    storage-service) for a small upload (FLOWSVAULT_BENCH_SMALL_MIB), the large one
-#    (from section 1, by POST and by tus) and several uploads at once
-#    (FLOWSVAULT_BENCH_PARALLEL of FLOWSVAULT_BENCH_PARALLEL_MIB each). Each peak is
-#    reset just before its upload (`echo 5 > /proc/PID/clear_refs`).
+#    storage-service) for a small upload (FLOWSVAULT_BENCH_SMALL_MIB), the large file
+#    (FLOWSVAULT_BENCH_MIB, the same POST as in section 1) and several uploads at once
+#    (FLOWSVAULT_BENCH_PARALLEL of FLOWSVAULT_BENCH_PARALLEL_MIB each), each on services
+#    stopped and started again just before it (same ports, settings and logs): a process
+#    keeps memory its allocator once took, so after section 1's large transfers a small
+#    upload would show their peaks. The small vs large comparison uses only these fresh
+#    figures; section 1's peaks of the large file (POST and tus, on warm processes) are
+#    shown apart. Each peak is also reset just before its upload
+#    (`echo 5 > /proc/PID/clear_refs`), so the growth counts from the RSS then.
 # 3. The cost of authentication: requests per second and latency of an API-key
 #    `GET /api/files` with wrk, on a gateway with its verified-key cache and on a second
 #    gateway with the cache off, side by side, with the CPU time auth-service spent.
@@ -39,7 +45,8 @@
 # need them are left out (the tables say so); without wrk sections 3 to 5 are.
 #
 # Settings:
-#   FLOWSVAULT_BENCH_MIB           size of the large file in MiB (default 1024)
+#   FLOWSVAULT_BENCH_MIB           size of the large file in MiB (default 1024), in
+#                                  sections 1 and 2
 #   FLOWSVAULT_BENCH_PORT          first of 14 consecutive free ports (default 27080):
 #                                  +0 gateway, +1 auth-service, +2 file-service,
 #                                  +3 storage-service, +4 gateway without key cache,
@@ -49,7 +56,8 @@
 #   FLOWSVAULT_BENCH_DIR           scratch space (default a new directory under /var/tmp);
 #                                  nginx and SeaweedFS write there too, so all of them
 #                                  use the same disk; removed at the end
-#   FLOWSVAULT_BENCH_ROUNDS        alternating rounds of every comparison (default 3)
+#   FLOWSVAULT_BENCH_ROUNDS        rounds of every comparison (default 3); each round of
+#                                  section 2 restarts the services three times
 #   FLOWSVAULT_BENCH_SMALL_MIB     the small upload of the memory section (default 100)
 #   FLOWSVAULT_BENCH_PARALLEL      uploads at once in the memory section (default 8)
 #   FLOWSVAULT_BENCH_PARALLEL_MIB  size of each of them in MiB (default 256)
@@ -173,6 +181,10 @@ mkdir -p "$work/objects"
 pids=()
 nginx_pid=""
 weed_pid=""
+# The processes of the Flowsvault stack (start_stack) and their names, in the order they
+# started; apart from pids because section 2 stops and starts them again.
+stack_pids=()
+stack_names=()
 
 # nginx stops on SIGTERM at once (its workers with it).
 stop_nginx() {
@@ -200,12 +212,40 @@ stop_weed() {
     fi
 }
 
+# stop_process PID NAME: SIGTERM, then up to 45 s for PID to exit (the gateway lets
+# requests in flight finish for up to 30 s), then SIGKILL; reaps it either way.
+stop_process() {
+    local pid="$1" name="$2" deadline=$((SECONDS + 45))
+    kill "$pid" 2>/dev/null || true
+    while fv_pid_alive "$pid" && [[ "$SECONDS" -lt "$deadline" ]]; do
+        sleep 0.1
+    done
+    if fv_pid_alive "$pid"; then
+        fv_note "$name (pid $pid) did not stop within 45 s of SIGTERM; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+# stop_stack: stops the stack's processes one by one, last started first (the gateways
+# before the services they call), each gone before the next. Each leaves stack_pids as
+# soon as it is reaped, so a cleanup that interrupts this never signals a reused pid.
+stop_stack() {
+    local i
+    for ((i = ${#stack_pids[@]} - 1; i >= 0; i--)); do
+        stop_process "${stack_pids[i]}" "${stack_names[i]}"
+        unset 'stack_pids[i]' 'stack_names[i]'
+    done
+    stack_pids=()
+    stack_names=()
+}
+
 cleanup() {
     stop_nginx
     stop_weed
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
+    stop_stack
     wait 2>/dev/null || true
     if command -v psql >/dev/null 2>&1; then
         for db in "fv_bench_auth_$run_id" "fv_bench_files_$run_id"; do
@@ -222,17 +262,6 @@ FLOWSVAULT_AUTH_DATABASE_URL="$(fv_db_url "$server_url" "fv_bench_auth_$run_id")
 export FLOWSVAULT_FILES_DATABASE_URL
 FLOWSVAULT_FILES_DATABASE_URL="$(fv_db_url "$server_url" "fv_bench_files_$run_id")"
 
-start() {
-    local name="$1"
-    shift
-    env "$@" "$bin/$name" >"$work/$name.log" 2>&1 &
-    pids+=("$!")
-    declare -g "pid_${name//-/_}=$!"
-}
-start auth-service FLOWSVAULT_AUTH_ADDR="127.0.0.1:$auth_port"
-start file-service FLOWSVAULT_FILES_ADDR="127.0.0.1:$files_port"
-start storage-service FLOWSVAULT_STORAGE_ADDR="127.0.0.1:$storage_port" \
-    FLOWSVAULT_STORAGE_ROOT="$work/objects"
 # Upload and download limits off: the rounds upload and download far more than a user
 # would in five minutes.
 gateway_settings=(
@@ -245,21 +274,84 @@ gateway_settings=(
     FLOWSVAULT_RATE_LIMIT_UPLOADS=off
     FLOWSVAULT_RATE_LIMIT_DOWNLOADS=off
 )
-start gateway FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$gateway_port" "${gateway_settings[@]}"
-# The same gateway with the verified-key cache off: every request pays bcrypt.
-env FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$uncached_port" FLOWSVAULT_API_KEY_CACHE_TTL_SECS=0 \
-    "${gateway_settings[@]}" "$bin/gateway" >"$work/gateway-uncached.log" 2>&1 &
-pids+=("$!")
-
 base="http://127.0.0.1:$gateway_port"
-for _ in $(seq 1 120); do
-    if curl -fsS -o /dev/null "$base/api/ready" 2>/dev/null; then
-        break
-    fi
-    sleep 0.5
-done
-curl -fsS -o /dev/null "$base/api/ready" || fv_die "the stack did not become ready; logs in $work"
 
+# start NAME VAR=VALUE...: starts the release binary NAME with these settings, its output
+# appended to $work/NAME.log (a restart keeps the earlier process's lines), and keeps its
+# pid in pid_NAME (dashes as underscores), which reset_peaks, record_peaks and section 3
+# read.
+start() {
+    local name="$1"
+    shift
+    env "$@" "$bin/$name" >>"$work/$name.log" 2>&1 &
+    stack_pids+=("$!")
+    stack_names+=("$name")
+    declare -g "pid_${name//-/_}=$!"
+}
+# stack_exited: the names of the stack's processes that are no longer running.
+stack_exited() {
+    local i
+    for i in "${!stack_pids[@]}"; do
+        fv_pid_alive "${stack_pids[i]}" || printf '%s ' "${stack_names[i]}"
+    done
+}
+# start_stack: starts auth-service, file-service, storage-service, the gateway and the
+# gateway without key cache, and waits until both gateways find every upstream ready.
+start_stack() {
+    local port exited name
+    start auth-service FLOWSVAULT_AUTH_ADDR="127.0.0.1:$auth_port"
+    start file-service FLOWSVAULT_FILES_ADDR="127.0.0.1:$files_port"
+    start storage-service FLOWSVAULT_STORAGE_ADDR="127.0.0.1:$storage_port" \
+        FLOWSVAULT_STORAGE_ROOT="$work/objects"
+    start gateway FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$gateway_port" "${gateway_settings[@]}"
+    # The same gateway with the verified-key cache off: every request pays bcrypt. Not
+    # through start(), which would point pid_gateway at it.
+    env FLOWSVAULT_GATEWAY_ADDR="127.0.0.1:$uncached_port" FLOWSVAULT_API_KEY_CACHE_TTL_SECS=0 \
+        "${gateway_settings[@]}" "$bin/gateway" >>"$work/gateway-uncached.log" 2>&1 &
+    stack_pids+=("$!")
+    stack_names+=(gateway-uncached)
+    # The uncached gateway too: after section 2's last restart, section 3 uses it soon.
+    for port in "$gateway_port" "$uncached_port"; do
+        exited=""
+        for _ in $(seq 1 120); do
+            if curl -fsS -o /dev/null "http://127.0.0.1:$port/api/ready" 2>/dev/null; then
+                break
+            fi
+            # A process that exited (a port it could not bind, say) will not get ready.
+            exited="$(stack_exited)"
+            [[ -z "$exited" ]] || break
+            sleep 0.5
+        done
+        if ! curl -fsS -o /dev/null "http://127.0.0.1:$port/api/ready"; then
+            # The cleanup removes $work, logs and all: the ends of the exited ones' logs.
+            for name in $exited; do
+                fv_say "--- the end of $work/$name.log:"
+                tail -n 20 "$work/$name.log" >&2 || true
+            done
+            fv_die "the stack did not become ready${exited:+ (exited: ${exited% })}; logs in $work"
+        fi
+    done
+}
+# restart_stack: stops the stack, waits for its processes to exit, starts it again on the
+# same ports with the same settings and logs, and sends one request with the bench API
+# key. The key lives in auth-service's database, so it outlives the processes; the
+# request shows that it does, and fills the new gateway's verified-key cache and its
+# connections to auth-service and file-service before anything is measured.
+restart_stack() {
+    local port owner
+    stop_stack
+    for port in "$gateway_port" "$auth_port" "$files_port" "$storage_port" "$uncached_port"; do
+        if fv_port_open 127.0.0.1 "$port"; then
+            owner="$(fv_port_owner "$port")"
+            fv_die "port $port is still in use after the services stopped${owner:+ (by $owner)}"
+        fi
+    done
+    start_stack
+    curl -fsS -o /dev/null "${auth[@]}" "$base/api/files" ||
+        fv_die "the bench API key does not work on the restarted services"
+}
+
+start_stack
 key="$("$bin/auth-service" api-key create --email bench@example.com --name bench)"
 auth=(-H "Authorization: Bearer $key")
 
@@ -614,14 +706,29 @@ compare post cp –
 compare download cp –
 printf '\nsha256 %s matched after every upload and download.\n' "$expected"
 
-# --- 2. peak memory: small, large and parallel uploads -------------------------------
-fv_note "memory: $rounds rounds of one ${small_mib} MiB upload and $parallel uploads of ${parallel_mib} MiB at once"
+# --- 2. peak memory: small, large and parallel uploads, each on fresh processes --------
+# Every upload here runs on services started just before it: an allocator keeps what it
+# once took, so processes that have done section 1's transfers (or the previous upload
+# here) would report those peaks instead of this upload's. The peaks are still reset
+# right before each upload, so the growth counts from the RSS of a process that has
+# started and answered one authenticated request (restart_stack). The order need not
+# alternate between rounds: no upload runs on a process another upload has used.
+fv_note "memory: $rounds rounds of one ${small_mib} MiB upload, one ${size_mib} MiB upload and $parallel uploads of ${parallel_mib} MiB at once, each on freshly started services"
 for round in $(seq 1 "$rounds"); do
+    restart_stack
     reset_peaks
     post_file "$work/small.bin" "$small_sha" "bench-small-$round.txt" "$work/small.json"
     record_peaks small
     delete_file "$(json_id "$work/small.json")"
 
+    # The file and the request of section 1's POST runs.
+    restart_stack
+    reset_peaks
+    post_file "$work/input.bin" "$expected" "bench-large-$round.txt" "$work/large.json"
+    record_peaks large
+    delete_file "$(json_id "$work/large.json")"
+
+    restart_stack
     reset_peaks
     uploaders=()
     for i in $(seq 1 "$parallel"); do
@@ -639,23 +746,28 @@ done
 
 printf '\n## Peak resident memory per service, medians of %s rounds (%s)\n\n' "$rounds" "$(date -u +%Y-%m-%dT%H:%MZ)"
 printf 'MiB: the peak during the upload (VmHWM, reset just before it), and in brackets its\n'
-printf 'growth over the RSS at that moment. Goal: flat, at most 64 MiB of growth per service per\n'
-printf 'upload, and the same peak within 10 %% for %s MiB and %s MiB.\n\n' "$small_mib" "$size_mib"
-printf '| service | %s MiB POST | %s MiB POST | %s MiB peak vs %s MiB | %s MiB tus | %s × %s MiB POST at once | growth per upload of those |\n' \
-    "$small_mib" "$size_mib" "$size_mib" "$small_mib" "$size_mib" "$parallel" "$parallel_mib"
-printf '|---|---|---|---|---|---|---|\n'
+printf 'growth over the RSS at that moment. All but the last two columns come from services\n'
+printf 'started afresh before each upload. The last two are the uploads of section 1, on\n'
+printf 'processes that had already done the earlier transfers (their allocators keep what they\n'
+printf 'once took), for reference only: they are not in the comparison. Goal: flat, at most 64 MiB\n'
+printf 'of growth per service per upload, and the same fresh peak within 10 %% for %s MiB and %s MiB.\n\n' \
+    "$small_mib" "$size_mib"
+printf '| service | %s MiB POST | %s MiB POST | %s MiB peak vs %s MiB | %s × %s MiB POST at once | growth per upload of those | section 1: %s MiB POST | section 1: %s MiB tus |\n' \
+    "$small_mib" "$size_mib" "$size_mib" "$small_mib" "$parallel" "$parallel_mib" "$size_mib" "$size_mib"
+printf '|---|---|---|---|---|---|---|---|\n'
 # cell LABEL SERVICE: "peak (+growth)" in MiB.
 cell() {
     printf '%s (+%s)' "$(mib "$(median "${peak_kib["$1/$2"]}")")" "$(mib "$(median "${growth_kib["$1/$2"]}")")"
 }
 for service in "${services[@]}"; do
     small_peak="$(median "${peak_kib["small/$service"]}")"
-    post_peak="$(median "${peak_kib["post/$service"]}")"
-    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$service" "$(cell small "$service")" \
-        "$(cell post "$service")" \
-        "$(awk -v a="$post_peak" -v b="$small_peak" 'BEGIN {printf "%+.1f %%", 100 * (a / b - 1)}')" \
-        "$(cell tus "$service")" "$(cell parallel "$service")" \
-        "$(awk -v k="$(median "${growth_kib["parallel/$service"]}")" -v n="$parallel" 'BEGIN {printf "%.1f", k / 1024 / n}')"
+    large_peak="$(median "${peak_kib["large/$service"]}")"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$service" "$(cell small "$service")" \
+        "$(cell large "$service")" \
+        "$(awk -v a="$large_peak" -v b="$small_peak" 'BEGIN {printf "%+.1f %%", 100 * (a / b - 1)}')" \
+        "$(cell parallel "$service")" \
+        "$(awk -v k="$(median "${growth_kib["parallel/$service"]}")" -v n="$parallel" 'BEGIN {printf "%.1f", k / 1024 / n}')" \
+        "$(cell post "$service")" "$(cell tus "$service")"
 done
 
 # --- 3. authentication: cached vs uncached API keys, same stack, same run ---------------

@@ -14,8 +14,8 @@ use flowsvault_proto::{
     ErrorCode, FileDuration,
     files::v1::{
         BeginUploadRequest, ClaimPurgeableRequest, CompleteUploadRequest, DeleteFileRequest,
-        FailUploadRequest, File, FileStatus, GetFileRequest, ListFilesRequest, MarkPurgedRequest,
-        StatusFilter, file_service_client::FileServiceClient,
+        DeleteFilesRequest, FailUploadRequest, File, FileStatus, GetFileRequest, ListFilesRequest,
+        MarkPurgedRequest, StatusFilter, file_service_client::FileServiceClient,
     },
 };
 use tonic::transport::Channel;
@@ -100,6 +100,27 @@ impl TestApp {
             .execute(&mut connection)
             .await
             .unwrap();
+    }
+
+    /// The `total` of the live-file list, from the kept count and (with a filter every
+    /// name here matches) from counting the rows.
+    async fn totals(&self) -> (u64, u64) {
+        let mut totals = [0; 2];
+        for (total, query) in totals.iter_mut().zip([None, Some("file".to_owned())]) {
+            *total = self
+                .client
+                .clone()
+                .list_files(ListFilesRequest {
+                    user_id: self.user.clone(),
+                    query,
+                    ..ListFilesRequest::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .total;
+        }
+        (totals[0], totals[1])
     }
 
     async fn claim(&self, stale_after_seconds: u64) -> Vec<File> {
@@ -551,4 +572,93 @@ async fn an_expired_file_is_purged_by_the_janitor_and_still_reported_expired() {
         code(&app.get(&app.user, &file.id).await.unwrap_err()),
         ErrorCode::NotFound
     );
+}
+
+/// The list's `total` of live files comes from a count the database keeps on every
+/// change: it must agree with counting the rows, whatever changed them.
+#[tokio::test]
+async fn the_kept_count_of_live_files_follows_every_change() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let file = app.begin(&format!("file-{n}.txt")).await;
+        let duration = if n < 4 {
+            FileDuration::OneHour
+        } else {
+            FileDuration::Unlimited
+        };
+        app.complete(&file.id, duration).await.unwrap();
+        ids.push(file.id);
+    }
+    // Pending and failed uploads are not live.
+    app.begin("file-pending.txt").await;
+    let failed = app.begin("file-failed.txt").await;
+    app.client
+        .clone()
+        .fail_upload(FailUploadRequest {
+            user_id: app.user.clone(),
+            id: failed.id,
+        })
+        .await
+        .unwrap();
+    assert_eq!(app.totals().await, (12, 12));
+
+    let mut client = app.client.clone();
+    client
+        .delete_file(DeleteFileRequest {
+            user_id: app.user.clone(),
+            id: ids[11].clone(),
+        })
+        .await
+        .unwrap();
+    client
+        .delete_files(DeleteFilesRequest {
+            user_id: app.user.clone(),
+            ids: vec![ids[10].clone(), ids[9].clone(), ids[11].clone()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(app.totals().await, (9, 9));
+
+    // Expired by the clock, before and after the janitor swept them.
+    app.run_sql(&format!(
+        "UPDATE file_metadata SET expires_at = now() - interval '1 second'
+         WHERE id IN ('{}', '{}')",
+        ids[0], ids[1]
+    ))
+    .await;
+    assert_eq!(app.totals().await, (7, 7));
+    for file in app.claim(3600).await {
+        client
+            .mark_purged(MarkPurgedRequest { id: file.id })
+            .await
+            .unwrap();
+    }
+    assert_eq!(app.totals().await, (7, 7));
+
+    // Changes made straight in the database, several rows at once, are counted too.
+    app.run_sql(&format!(
+        "UPDATE file_metadata SET status = 'deleted', deleted_at = now()
+         WHERE id IN ('{}', '{}')",
+        ids[2], ids[3]
+    ))
+    .await;
+    app.run_sql(&format!(
+        "DELETE FROM file_metadata WHERE id = '{}'",
+        ids[4]
+    ))
+    .await;
+    assert_eq!(app.totals().await, (4, 4));
+    // Another user's files are theirs alone.
+    let other = TestApp {
+        client: app.client.clone(),
+        database_url: app.database_url.clone(),
+        user: uuid::Uuid::new_v4().to_string(),
+    };
+    let theirs = other.begin("file-theirs.txt").await;
+    other
+        .complete(&theirs.id, FileDuration::Unlimited)
+        .await
+        .unwrap();
+    assert_eq!(app.totals().await, (4, 4));
 }

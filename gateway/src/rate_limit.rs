@@ -7,16 +7,20 @@
 //! A client that keeps a replica busy does not cost a round trip per request: the script
 //! can grant a small lease of counts at once (counted in Redis when granted, so every
 //! replica sees them), which this replica then spends without asking. A lease starts at
-//! one count, doubles while each one runs out quickly, never exceeds a 64th of what is
+//! one count, doubles while each one runs low quickly, never exceeds a 64th of what is
 //! left of the limit (so the last counts are always decided one by one), and lapses
 //! after a second or at the end of the window. Leases only move counting earlier; they
 //! can leave a few counts unspent, never admit more than the limit.
+//!
+//! A lease is renewed before it runs out: the request that takes it down to a quarter
+//! starts one refill in the background. Requests that find it empty while a refill is on
+//! its way wait for that refill instead of each asking Redis for themselves.
 
 use std::{
     collections::HashMap,
     net::IpAddr,
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
@@ -33,6 +37,7 @@ use actix_web::{
 use flowsvault_proto::ErrorCode;
 use redis::Script;
 use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
 
 use crate::{
     metrics::{DecisionLabels, Outcome, RateLimitMetrics, Store},
@@ -64,8 +69,10 @@ const MAX_LEASE: u64 = 1024;
 const LEASE_SHARE: u64 = 64;
 /// A lease lapses after this long, spent or not.
 const LEASE_LIFETIME: Duration = Duration::from_secs(1);
-/// A lease spent within this time makes the next one twice as large.
+/// A lease that runs low within this time makes the next one twice as large.
 const LEASE_QUICK: Duration = Duration::from_millis(250);
+/// How many refills in flight a request waits for before it asks Redis itself.
+const MAX_LEASE_WAITS: u32 = 4;
 
 /// `limit` requests per `window`, e.g. `50/5m`, `200/1m`, `10/30s`; `off` for none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +210,7 @@ struct MemoryWindow {
 }
 
 /// Counts granted by Redis ahead of time to one set of identifiers, spent by this replica.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Lease {
     /// Requests this replica may still admit without asking Redis.
     left: u64,
@@ -215,15 +222,41 @@ struct Lease {
     window_ends: Instant,
     /// How many counts the next request to Redis asks for.
     next: u64,
-    /// Since when a request for a larger lease is on its way (others ask for one count
-    /// meanwhile). Forgotten after a lease's lifetime, in case that request was dropped.
+    /// Since when a refill is on its way (others wait for it rather than ask Redis).
+    /// Forgotten after a lease's lifetime, in case that request was dropped.
     refilling: Option<Instant>,
+    /// Woken whenever an answer from Redis for these identifiers arrives.
+    refilled: Arc<Notify>,
 }
 
 impl Lease {
     fn usable(&self, now: Instant) -> bool {
-        self.left > 0 && now < self.window_ends && now < self.granted_at + LEASE_LIFETIME
+        self.left > 0 && self.current(now)
     }
+
+    /// Whether counts granted now still belong to the lease's window and lifetime.
+    fn current(&self, now: Instant) -> bool {
+        now < self.window_ends && now < self.granted_at + LEASE_LIFETIME
+    }
+
+    fn refill_in_flight(&self) -> bool {
+        self.refilling
+            .is_some_and(|since| since.elapsed() <= LEASE_LIFETIME)
+    }
+
+    /// Runs low: time to ask for the next lease while this one still admits requests.
+    fn low(&self) -> bool {
+        self.left <= self.next / 4
+    }
+}
+
+/// What a request found in its lease.
+enum Spend {
+    /// A count was spent; the request that took the lease down to its low mark also
+    /// carries the size of the refill it is to start.
+    Spent(Decision, Option<u64>),
+    /// No count left; when a refill is on its way, the wait for it.
+    Empty(Option<tokio::sync::futures::OwnedNotified>),
 }
 
 pub struct Limiter {
@@ -319,43 +352,53 @@ impl Limiter {
 
     /// Counts one request of `class` against every identifier; refused when any of them
     /// is over its limit (and then none is counted).
-    pub async fn check(&self, class: Class, identifiers: &[String]) -> Option<Decision> {
+    pub async fn check(self: &Arc<Self>, class: Class, identifiers: &[String]) -> Option<Decision> {
         let spec = self.limits.of(class)?;
         let keys: Vec<String> = identifiers
             .iter()
             .map(|id| format!("{}:rl:{}:{id}", self.prefix, class.name()))
             .collect();
         self.probe_redis_if_degraded().await;
-        let now = Instant::now();
-        // Counts already granted are spent first: Redis counted them, and an identifier
-        // refused meanwhile (by a request that found the lease empty) must not strand them.
         let leased = keys.join(" ");
-        if let Some(decision) = self.spend_lease(&leased, spec, now) {
-            self.count(Store::Lease, true);
-            return Some(decision);
-        }
-        for key in &keys {
-            if let Some(until) = self.refused_until.get(key) {
-                if until > now {
-                    self.count(Store::Local, false);
-                    return Some(Decision {
-                        allowed: false,
-                        limit: spec.limit,
-                        remaining: 0,
-                        reset: until - now,
-                    });
+        let mut waits = 0;
+        loop {
+            // Counts already granted are spent first: Redis counted them, and an
+            // identifier refused meanwhile (by a request that found the lease empty) must
+            // not strand them.
+            let now = Instant::now();
+            let pending = match self.spend_lease(&leased, spec, now) {
+                Spend::Spent(decision, refill) => {
+                    if let Some(want) = refill {
+                        self.refill_in_background(spec, keys, leased, want);
+                    }
+                    self.count(Store::Lease, true);
+                    return Some(decision);
                 }
-                self.refused_until.invalidate(key);
+                Spend::Empty(pending) => pending,
+            };
+            if let Some(refused) = self.refused_here(spec, &keys, now) {
+                self.count(Store::Local, false);
+                return Some(refused);
+            }
+            match pending {
+                Some(refilled) if waits < MAX_LEASE_WAITS => {
+                    waits += 1;
+                    // A refill that never answers is dropped after its own timeout.
+                    let _ = tokio::time::timeout(REDIS_ANSWER_TIMEOUT, refilled).await;
+                }
+                _ => break,
             }
         }
+        let now = Instant::now();
         let want = self.lease_size(&leased);
         let (decision, over) = match self.check_in_redis(spec, &keys, want).await {
             Some((decision, over, granted)) => {
-                self.keep_lease(leased.clone(), want, granted, &decision);
+                self.keep_lease(&leased, want, granted, 1, &decision);
                 // Refused, while a lease granted meanwhile still holds counts: those were
                 // counted already, so this request spends one rather than strand it.
                 if !decision.allowed
-                    && let Some(leased_decision) = self.spend_lease(&leased, spec, Instant::now())
+                    && let Spend::Spent(leased_decision, _) =
+                        self.spend_lease(&leased, spec, Instant::now())
                 {
                     self.count(Store::Lease, true);
                     return Some(leased_decision);
@@ -364,7 +407,7 @@ impl Limiter {
                 (decision, over)
             }
             None => {
-                self.keep_lease(leased, want, 0, &Decision::refused(spec));
+                self.keep_lease(&leased, want, 0, 1, &Decision::refused(spec));
                 let result = self.check_in_memory(spec, &keys);
                 self.count(Store::Memory, result.0.allowed);
                 result
@@ -378,23 +421,81 @@ impl Limiter {
         Some(decision)
     }
 
+    /// A refusal when one of the identifiers is known to be over its limit.
+    fn refused_here(&self, spec: RateSpec, keys: &[String], now: Instant) -> Option<Decision> {
+        for key in keys {
+            if let Some(until) = self.refused_until.get(key) {
+                if until > now {
+                    return Some(Decision {
+                        allowed: false,
+                        limit: spec.limit,
+                        remaining: 0,
+                        reset: until - now,
+                    });
+                }
+                self.refused_until.invalidate(key);
+            }
+        }
+        None
+    }
+
+    /// Asks Redis for the next lease while the requests go on spending this one. The
+    /// counts granted all go to the lease: no request is waiting on this answer.
+    fn refill_in_background(
+        self: &Arc<Self>,
+        spec: RateSpec,
+        keys: Vec<String>,
+        leased: String,
+        want: u64,
+    ) {
+        let limiter = Arc::clone(self);
+        tokio::spawn(async move {
+            match limiter.check_in_redis(spec, &keys, want).await {
+                Some((decision, over, granted)) => {
+                    limiter.keep_lease(&leased, want, granted, 0, &decision);
+                    if let Some(index) = over
+                        && let Some(key) = keys.get(index)
+                    {
+                        limiter
+                            .refused_until
+                            .insert(key.clone(), Instant::now() + decision.reset);
+                    }
+                }
+                None => limiter.keep_lease(&leased, want, 0, 0, &Decision::refused(spec)),
+            }
+        });
+    }
+
     /// One count from this replica's lease for these identifiers, when it has one left.
-    fn spend_lease(&self, leased: &str, spec: RateSpec, now: Instant) -> Option<Decision> {
-        let mut leases = self.leases.lock().ok()?;
-        let lease = leases.get_mut(leased)?;
+    fn spend_lease(&self, leased: &str, spec: RateSpec, now: Instant) -> Spend {
+        let Ok(mut leases) = self.leases.lock() else {
+            return Spend::Empty(None);
+        };
+        let Some(lease) = leases.get_mut(leased) else {
+            return Spend::Empty(None);
+        };
         if !lease.usable(now) {
-            return None;
+            let pending = (lease.next > 1 && lease.refill_in_flight())
+                .then(|| Arc::clone(&lease.refilled).notified_owned());
+            return Spend::Empty(pending);
         }
         lease.left -= 1;
-        Some(Decision {
-            allowed: true,
-            limit: spec.limit,
-            // The counts still unspent here are not used yet.
-            remaining: spec
-                .limit
-                .saturating_sub(lease.used.saturating_sub(lease.left)),
-            reset: lease.window_ends.saturating_duration_since(now),
-        })
+        let refill = (lease.next > 1 && lease.low() && !lease.refill_in_flight()).then(|| {
+            lease.refilling = Some(now);
+            lease.next
+        });
+        Spend::Spent(
+            Decision {
+                allowed: true,
+                limit: spec.limit,
+                // The counts still unspent here are not used yet.
+                remaining: spec
+                    .limit
+                    .saturating_sub(lease.used.saturating_sub(lease.left)),
+                reset: lease.window_ends.saturating_duration_since(now),
+            },
+            refill,
+        )
     }
 
     /// How many counts to ask Redis for: one, unless these identifiers spent their last
@@ -404,12 +505,7 @@ impl Limiter {
             return 1;
         };
         match leases.get_mut(leased) {
-            Some(lease)
-                if lease.next > 1
-                    && lease
-                        .refilling
-                        .is_none_or(|since| since.elapsed() > LEASE_LIFETIME) =>
-            {
+            Some(lease) if lease.next > 1 && !lease.refill_in_flight() => {
                 lease.refilling = Some(Instant::now());
                 lease.next
             }
@@ -417,9 +513,10 @@ impl Limiter {
         }
     }
 
-    /// Keeps what Redis granted beyond the request that asked (which took one count), and
-    /// sizes the next lease by how quickly the last one was spent.
-    fn keep_lease(&self, leased: String, wanted: u64, granted: u64, decision: &Decision) {
+    /// Keeps what Redis granted beyond the counts `taken` by the request that asked,
+    /// sizes the next lease by how quickly the last one ran low, and wakes the requests
+    /// waiting for it.
+    fn keep_lease(&self, leased: &str, wanted: u64, granted: u64, taken: u64, decision: &Decision) {
         let Ok(mut leases) = self.leases.lock() else {
             return;
         };
@@ -430,18 +527,21 @@ impl Limiter {
                 leases.clear();
             }
         }
-        let lease = leases.entry(leased).or_insert(Lease {
+        let lease = leases.entry(leased.to_owned()).or_insert_with(|| Lease {
             left: 0,
             used: 0,
-            // Long enough ago that a first request does not count as a lease run out.
+            // Long enough ago that a first request does not count as a lease run low.
             granted_at: now.checked_sub(LEASE_QUICK).unwrap_or(now),
             window_ends: now,
             next: 1,
             refilling: None,
+            refilled: Arc::new(Notify::new()),
         });
         if wanted > 1 {
             lease.refilling = None;
         }
+        // Whatever the answer, the requests waiting look at the lease again.
+        lease.refilled.notify_waiters();
         if granted == 0 {
             // Counts still leased were counted in Redis: they stay to be spent.
             lease.next = 1;
@@ -449,9 +549,9 @@ impl Limiter {
         }
         let still_usable = lease.usable(now);
         // Replies to requests that went to Redis while a lease was being refilled do not
-        // resize it: only a lease run out quickly grows it, and only one that lapsed
+        // resize it: only a lease run low quickly grows it, and only one that lapsed
         // with counts unspent shrinks it.
-        let next = if lease.left == 0 && now < lease.granted_at + LEASE_QUICK {
+        let next = if lease.low() && now < lease.granted_at + LEASE_QUICK {
             (lease.next * 2).min(MAX_LEASE)
         } else if !still_usable && lease.left > 0 {
             (lease.next / 2).max(1)
@@ -465,14 +565,11 @@ impl Limiter {
         } else {
             0
         };
-        *lease = Lease {
-            left: granted - 1 + carried,
-            used: decision.limit - decision.remaining,
-            granted_at: now,
-            window_ends,
-            next: next.min(decision.remaining / LEASE_SHARE).max(1),
-            refilling: lease.refilling,
-        };
+        lease.left = granted.saturating_sub(taken) + carried;
+        lease.used = decision.limit - decision.remaining;
+        lease.granted_at = now;
+        lease.window_ends = window_ends;
+        lease.next = next.min(decision.remaining / LEASE_SHARE).max(1);
     }
 
     /// The decision, the identifier over its limit if refused, and the counts granted.
@@ -783,9 +880,9 @@ pub async fn middleware(
 mod tests {
     use super::*;
 
-    fn memory_limiter(spec: &str) -> Limiter {
+    fn memory_limiter(spec: &str) -> Arc<Limiter> {
         let spec = RateSpec::parse(spec).unwrap();
-        Limiter::new(
+        let limiter = Limiter::new(
             RateLimits {
                 upload: spec,
                 download: spec,
@@ -796,7 +893,8 @@ mod tests {
             "test",
             RateLimitMetrics::default(),
         )
-        .unwrap()
+        .unwrap();
+        Arc::new(limiter)
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Start-up: what `main` runs and what tests start on port 0.
 
-use std::{net::TcpListener, time::Duration};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{
     App, HttpServer,
@@ -57,7 +57,7 @@ pub struct AppState {
     pub backends: Backends,
     pub keys: KeyCache,
     pub settings: Settings,
-    pub limiter: Limiter,
+    pub limiter: Arc<Limiter>,
     pub proxies: TrustedProxies,
     pub site: Site,
     /// The built web UI, when there is one.
@@ -164,12 +164,12 @@ impl Application {
             .map_err(|error| anyhow::anyhow!("FLOWSVAULT_TRUSTED_PROXIES: {error}"))?;
         let metrics = Metrics::new();
         let state = web::Data::new(AppState {
-            limiter: Limiter::new(
+            limiter: Arc::new(Limiter::new(
                 limits,
                 config.redis_url.as_deref(),
                 &config.redis_prefix,
                 metrics.rate_limits.clone(),
-            )?,
+            )?),
             metrics,
             proxies,
             web: WebUi::load(&config.web_dir),

@@ -21,6 +21,8 @@ pub enum StorageError {
     Backend(#[source] object_store::Error),
     #[error("offset {offset} is past the {staged} staged bytes")]
     OffsetBeyondStaged { offset: u64, staged: u64 },
+    #[error("offset {offset} is before the {sent} bytes already sent as parts")]
+    OffsetBeforeParts { offset: u64, sent: u64 },
     #[error("local file access failed")]
     Io(#[source] std::io::Error),
     #[error("this storage backend does not sign URLs")]
@@ -46,7 +48,9 @@ impl From<StorageError> for Status {
             | StorageError::SizeMismatch { .. }
             | StorageError::InvalidRange { .. } => ErrorCode::InvalidRequest,
             StorageError::NotFound => ErrorCode::NotFound,
-            StorageError::OffsetBeyondStaged { .. } => ErrorCode::OffsetMismatch,
+            StorageError::OffsetBeyondStaged { .. } | StorageError::OffsetBeforeParts { .. } => {
+                ErrorCode::OffsetMismatch
+            }
             StorageError::Interrupted(_) => ErrorCode::Conflict,
             // gRPC UNIMPLEMENTED: the caller streams the object instead.
             StorageError::PresignUnsupported => ErrorCode::MethodNotAllowed,

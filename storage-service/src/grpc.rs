@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
     error::StorageError,
-    staging::Staging,
+    staging::{Staging, Target},
     store::{Incoming, ObjectStorage},
 };
 
@@ -141,10 +141,18 @@ impl StorageService for StorageApi {
             Ok(_) => Err(StorageError::MalformedStream("expected a chunk")),
             Err(status) => Err(StorageError::Interrupted(status)),
         });
-        let length = self
-            .staging
-            .append(&header.key, header.offset, chunks)
-            .await?;
+        let target = Target {
+            key: header.key,
+            content_type: header.content_type,
+            metadata: header.metadata.into_iter().collect(),
+        };
+        // In a task of its own, as puts are: a part on its way to S3 is not stranded by a
+        // caller that goes away.
+        let staging = self.staging.clone();
+        let length =
+            tokio::spawn(async move { staging.append(&target, header.offset, chunks).await })
+                .await
+                .map_err(|_| StorageError::MalformedStream("the append task ended early"))??;
         Ok(Response::new(AppendResponse { length }))
     }
 
@@ -162,16 +170,15 @@ impl StorageService for StorageApi {
     ) -> Result<Response<PutResponse>, Status> {
         let request = request.into_inner();
         let metadata: Vec<(String, String)> = request.metadata.into_iter().collect();
-        let stored = self
-            .staging
-            .commit(
-                &self.storage,
-                &request.key,
-                &request.content_type,
-                &metadata,
-                request.length,
-            )
-            .await?;
+        let target = Target {
+            key: request.key,
+            content_type: request.content_type,
+            metadata,
+        };
+        let staging = self.staging.clone();
+        let stored = tokio::spawn(async move { staging.commit(&target, request.length).await })
+            .await
+            .map_err(|_| StorageError::MalformedStream("the commit task ended early"))??;
         Ok(Response::new(PutResponse {
             size: stored.size,
             sha256: stored.sha256,
@@ -215,9 +222,11 @@ impl StorageService for StorageApi {
     ) -> Result<Response<AbortStaleWritesResponse>, Status> {
         let request = request.into_inner();
         let older_than = std::time::Duration::from_secs(request.older_than_secs);
+        // Resumable uploads to S3 keep a multipart upload open for as long as they last.
+        let in_use = self.staging.uploads_in_progress().await?;
         let removed = self
             .storage
-            .abort_stale_writes(older_than, &request.key_prefix)
+            .abort_stale_writes(older_than, &request.key_prefix, &in_use)
             .await?;
         Ok(Response::new(AbortStaleWritesResponse { removed }))
     }

@@ -3,7 +3,10 @@
 //! behind (a live one aborts its own when an upload fails). Only writes started longer
 //! ago than the caller's threshold are touched, since other replicas may be writing.
 
-use std::time::{Duration, SystemTime};
+use std::{
+    collections::HashSet,
+    time::{Duration, SystemTime},
+};
 
 use chrono::{DateTime, Utc};
 use object_store::{
@@ -116,15 +119,17 @@ pub async fn incomplete_uploads(
 }
 
 /// Aborts the multipart uploads of keys beginning with `prefix` started before
-/// `cutoff`; how many it aborted.
+/// `cutoff`, except those `in_use` (resumable uploads still going on); how many it
+/// aborted.
 pub async fn abort_uploads_before(
     s3: &AmazonS3,
     cutoff: DateTime<Utc>,
     prefix: &str,
+    in_use: &HashSet<String>,
 ) -> Result<u64, StorageError> {
     let mut aborted = 0;
     for upload in incomplete_uploads(s3, prefix).await? {
-        if upload.initiated >= cutoff {
+        if upload.initiated >= cutoff || in_use.contains(&upload.upload_id) {
             continue;
         }
         let path = Path::from(upload.key.as_str());

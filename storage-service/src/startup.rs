@@ -14,7 +14,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let storage = ObjectStorage::from_config(&config)?;
-        let staging = Staging::new(&config.staging_dir())?;
+        let staging = Staging::new(&config.staging_dir(), storage.clone())?;
         let listener = grpc::bind(&config.listen_addr).await?;
         Ok(Self {
             listener,

@@ -11,6 +11,7 @@ use object_store::{
     PutMultipartOptions, WriteMultipart,
     aws::{AmazonS3, AmazonS3Builder},
     local::LocalFileSystem,
+    multipart::{MultipartStore, PartId},
     path::Path,
     signer::{SignedUrlOptions, Signer},
 };
@@ -348,19 +349,20 @@ impl ObjectStorage {
     }
 
     /// Removes unfinished writes started more than `older_than` ago: multipart uploads on
-    /// S3, `{key}#n` files on local disk, of keys that begin with `prefix`. How many it
-    /// removed.
+    /// S3 (but those `in_use` by resumable uploads), `{key}#n` files on local disk, of
+    /// keys that begin with `prefix`. How many it removed.
     pub async fn abort_stale_writes(
         &self,
         older_than: std::time::Duration,
         prefix: &str,
+        in_use: &std::collections::HashSet<String>,
     ) -> Result<u64, StorageError> {
         if let Some(s3) = &self.s3 {
             let age = chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
             let cutoff = chrono::Utc::now()
                 .checked_sub_signed(age)
                 .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-            return crate::stale::abort_uploads_before(s3, cutoff, prefix).await;
+            return crate::stale::abort_uploads_before(s3, cutoff, prefix, in_use).await;
         }
         if let Some(root) = &self.local_root {
             let cutoff = std::time::SystemTime::now()
@@ -369,6 +371,82 @@ impl ObjectStorage {
             return crate::stale::remove_local_writes_before(root, cutoff, prefix).await;
         }
         Ok(0)
+    }
+
+    /// Whether objects go up part by part (S3), so that resumable uploads send their
+    /// parts as they arrive; on local disk they are renamed into place instead.
+    pub fn has_parts(&self) -> bool {
+        self.s3.is_some()
+    }
+
+    /// The size of every part but the last.
+    pub fn part_size(&self) -> u64 {
+        self.part_size as u64
+    }
+
+    fn parts_backend(&self) -> Result<&Arc<AmazonS3>, StorageError> {
+        self.s3.as_ref().ok_or(StorageError::MalformedStream(
+            "this backend has no multipart uploads",
+        ))
+    }
+
+    /// Starts a multipart upload of `path` with the object's type and metadata; its id.
+    pub async fn create_parts(
+        &self,
+        path: &Path,
+        content_type: &str,
+        metadata: &[(String, String)],
+    ) -> Result<String, StorageError> {
+        let options = self.put_options(content_type, metadata);
+        Ok(self
+            .parts_backend()?
+            .create_multipart_opts(path, options)
+            .await?)
+    }
+
+    /// Uploads part `index` (0-based) of a multipart upload; its ETag.
+    pub async fn put_part(
+        &self,
+        path: &Path,
+        upload_id: &str,
+        index: usize,
+        bytes: Bytes,
+    ) -> Result<String, StorageError> {
+        let id = upload_id.to_owned();
+        let part = self
+            .parts_backend()?
+            .put_part(path, &id, index, bytes.into())
+            .await?;
+        Ok(part.content_id)
+    }
+
+    /// Makes the parts, in order, the object.
+    pub async fn complete_parts(
+        &self,
+        path: &Path,
+        upload_id: &str,
+        etags: &[String],
+    ) -> Result<(), StorageError> {
+        let id = upload_id.to_owned();
+        let parts = etags
+            .iter()
+            .map(|etag| PartId {
+                content_id: etag.clone(),
+            })
+            .collect();
+        self.parts_backend()?
+            .complete_multipart(path, &id, parts)
+            .await?;
+        Ok(())
+    }
+
+    /// Aborts a multipart upload; one already gone is fine.
+    pub async fn abort_parts(&self, path: &Path, upload_id: &str) -> Result<(), StorageError> {
+        let id = upload_id.to_owned();
+        match self.parts_backend()?.abort_multipart(path, &id).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Multipart uploads in progress on the S3 backend for keys that begin with `prefix`;

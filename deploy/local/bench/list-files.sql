@@ -8,16 +8,19 @@
 --     UploadedAt, order Desc when the query string names none;
 --   file-service/src/domain.rs `ListQuery::parse`: offset (page - 1) * perPage;
 --   file-service/src/repository/mod.rs `list` and `filtered`: user_id = $1, then
---     (boxed) the Active filter, spelled as the partial index file_metadata_user_list; COUNT(*) first, then the FileRow columns and
---     EXPIRED, ORDER BY the sort key and then id in the same direction, LIMIT, OFFSET.
+--     (boxed) the Active filter, spelled as the partial index file_metadata_user_list;
+--     the total from `live_files` (the count kept in user_file_counts less the rows
+--     past their expiry) first, then the FileRow columns and EXPIRED, ORDER BY the sort
+--     key and then id in the same direction, LIMIT, OFFSET.
 -- Keep it in step with those when they change.
 --
 -- :user_id comes from pgbench -D (a uuid); the other two are the defaults above.
 \set per_page 20
 \set page_offset 0
-SELECT COUNT(*) FROM "file_metadata"
-WHERE (("file_metadata"."user_id" = :user_id)
-       AND (status = 'active' AND (expires_at IS NULL OR expires_at > now())));
+SELECT coalesce((SELECT active FROM user_file_counts WHERE user_id = :user_id), 0)
+       - (SELECT count(*) FROM file_metadata
+          WHERE user_id = :user_id AND status = 'active' AND expires_at <= now())
+       AS files;
 SELECT "file_metadata"."id", "file_metadata"."user_id", "file_metadata"."original_name",
        "file_metadata"."file_name", "file_metadata"."extension", "file_metadata"."mime_type",
        "file_metadata"."size", "file_metadata"."sha256", "file_metadata"."duration",

@@ -314,10 +314,14 @@ impl FileRepository {
         query: &ListQuery,
     ) -> Result<(Vec<FileRecord>, i64), FileError> {
         let mut connection = self.pool.get().await?;
-        let total: i64 = filtered(user_id, query)
-            .count()
-            .get_result(&mut connection)
-            .await?;
+        let total = if query.visibility == Visibility::Active && query.like_pattern().is_none() {
+            live_files(&mut connection, user_id).await?
+        } else {
+            filtered(user_id, query)
+                .count()
+                .get_result(&mut connection)
+                .await?
+        };
         let page = filtered(user_id, query)
             .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
             .order_by(sort_key(query))
@@ -516,6 +520,30 @@ fn sort_key(query: &ListQuery) -> SortKey {
         (Sort::Size, true) => Box::new(file_metadata::size.desc()),
         (Sort::Size, false) => Box::new(file_metadata::size.asc()),
     }
+}
+
+/// How many live files the user has: the count the triggers of `file_metadata` keep,
+/// less the rows expired but not swept yet (one short index range), so the cost does not
+/// grow with the number of files.
+async fn live_files(
+    connection: &mut diesel_async::AsyncPgConnection,
+    user_id: Uuid,
+) -> Result<i64, FileError> {
+    #[derive(QueryableByName)]
+    struct Live {
+        #[diesel(sql_type = BigInt)]
+        files: i64,
+    }
+    let live: Live = diesel::sql_query(
+        "SELECT coalesce((SELECT active FROM user_file_counts WHERE user_id = $1), 0)
+                - (SELECT count(*) FROM file_metadata
+                   WHERE user_id = $1 AND status = 'active' AND expires_at <= now())
+                AS files",
+    )
+    .bind::<SqlUuid, _>(user_id)
+    .get_result(connection)
+    .await?;
+    Ok(live.files)
 }
 
 fn filtered(

@@ -13,7 +13,7 @@
 //! bytes as the object and makes the file active, after the same content check as a
 //! single-request upload.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use base64::Engine;
@@ -22,7 +22,7 @@ use chrono::Utc;
 use flowsvault_proto::{
     ErrorCode, FileDuration, FileName,
     files::v1::{
-        BeginResumableRequest, BeginUploadRequest, CompleteUploadRequest, FailUploadRequest,
+        BeginResumableRequest, BeginUploadRequest, CompleteUploadRequest, FailUploadRequest, File,
         LeaseUploadRequest, RecordUploadOffsetRequest, UploadSession, UploadSessionRequest,
     },
     from_timestamp,
@@ -624,6 +624,8 @@ async fn write(
         message: Some(append_request::Message::Header(AppendHeader {
             key: file.file_name.clone(),
             offset,
+            content_type: file.mime_type.clone(),
+            metadata: object_metadata(&file, &principal.user_id),
         })),
     };
     let mut received = Received {
@@ -909,21 +911,15 @@ async fn finish(
     let length = session.offset;
     let mut storage = state.backends.storage.clone();
     let stored = storage
-        .commit(
-            state.backends.request(
-                CommitRequest {
-                    key: file.file_name.clone(),
-                    content_type: file.mime_type.clone(),
-                    metadata: [
-                        ("originalName".to_owned(), file.original_name.clone()),
-                        ("userId".to_owned(), user_id.to_owned()),
-                    ]
-                    .into(),
-                    length,
-                },
-                request_id,
-            ),
-        )
+        .commit(state.backends.request(
+            CommitRequest {
+                key: file.file_name.clone(),
+                content_type: file.mime_type.clone(),
+                metadata: object_metadata(&file, user_id),
+                length,
+            },
+            request_id,
+        ))
         .await?
         .into_inner();
     let head = read_head(state, request_id, &file.file_name, length).await?;
@@ -948,6 +944,15 @@ async fn finish(
     let mut finished = session.clone();
     finished.finished = true;
     Ok(finished)
+}
+
+/// What the object of a resumable upload carries besides its bytes.
+fn object_metadata(file: &File, user_id: &str) -> HashMap<String, String> {
+    [
+        ("originalName".to_owned(), file.original_name.clone()),
+        ("userId".to_owned(), user_id.to_owned()),
+    ]
+    .into()
 }
 
 /// The first bytes of a stored object, for the content check.

@@ -240,6 +240,40 @@ async fn metric_at(app: &crate::helpers::TestApp, base: &str, name: &str) -> f64
         .map_or(0.0, |value| value.trim().parse().unwrap())
 }
 
+/// `clients` clients at once, spread over the gateways at `bases`, each sending
+/// `requests` requests to `/api/limits` one after the other; every status they got.
+#[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
+async fn hammer(
+    app: &crate::helpers::TestApp,
+    bases: &[String],
+    clients: usize,
+    requests: usize,
+) -> Vec<u16> {
+    let clients: Vec<_> = (0..clients)
+        .map(|n| {
+            let base = bases[n % bases.len()].clone();
+            let client = app.client.clone();
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for _ in 0..requests {
+                    let response = client
+                        .get(format!("{base}/api/limits"))
+                        .send()
+                        .await
+                        .unwrap();
+                    statuses.push(response.status().as_u16());
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for client in clients {
+        statuses.extend(client.await.unwrap());
+    }
+    statuses
+}
+
 /// Requests from `workers` clients at once until `stop`; the statuses they got.
 fn load(
     app: &crate::helpers::TestApp,
@@ -458,32 +492,7 @@ async fn a_busy_client_is_counted_in_leases_and_never_past_the_limit() {
     let replica = app.spawn_replica().await;
     // Eight clients, four on each replica, 300 requests each as fast as they are
     // answered: 2,400 requests from one address against a limit of 2,000.
-    let clients: Vec<_> = (0..8)
-        .map(|n| {
-            let base = if n % 2 == 0 {
-                app.address.clone()
-            } else {
-                replica.clone()
-            };
-            let client = app.client.clone();
-            tokio::spawn(async move {
-                let mut statuses = Vec::new();
-                for _ in 0..300 {
-                    let response = client
-                        .get(format!("{base}/api/limits"))
-                        .send()
-                        .await
-                        .unwrap();
-                    statuses.push(response.status().as_u16());
-                }
-                statuses
-            })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for client in clients {
-        statuses.extend(client.await.unwrap());
-    }
+    let statuses = hammer(&app, &[app.address.clone(), replica.clone()], 8, 300).await;
     assert!(
         statuses
             .iter()
@@ -506,5 +515,34 @@ async fn a_busy_client_is_counted_in_leases_and_never_past_the_limit() {
     assert!(
         from_leases >= (limit / 2) as f64,
         "only {from_leases} of {admitted} decisions came from leases"
+    );
+}
+
+/// Requests that find their lease empty while its refill is on its way wait for that
+/// refill, and a lease is renewed before it runs out: a busy client costs Redis a few
+/// round trips, not one per request whenever a lease runs out.
+#[tokio::test]
+async fn concurrent_requests_share_one_lease_refill() {
+    let app = spawn_app_with(|config| config.rate_limit_api = "1000000/1m".to_owned()).await;
+    let statuses = hammer(&app, std::slice::from_ref(&app.address), 50, 100).await;
+    assert!(statuses.iter().all(|status| *status == 200));
+    let decided = |store: &str| {
+        format!(
+            r#"flowsvault_gateway_rate_limit_decisions_total{{store="{store}",outcome="allowed"}}"#
+        )
+    };
+    let from_redis = metric_at(&app, &app.address, &decided("redis")).await;
+    let from_leases = metric_at(&app, &app.address, &decided("lease")).await;
+    assert!(
+        from_leases >= 4800.0,
+        "only {from_leases} of 5,000 decisions came from leases"
+    );
+    // The first request of each client finds no lease and asks Redis (50 at once);
+    // their answers grow the lease to 1,024 counts, and from then on one refill at a
+    // time is asked for, ahead of need. Without the waiting, each lease running out sent
+    // every client to Redis at once (159 of them in a run here).
+    assert!(
+        from_redis <= 100.0,
+        "{from_redis} requests went to Redis themselves"
     );
 }

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
-use crate::helpers::{TestApp, png_bytes, problem, sha256_hex, spawn_app};
+use crate::helpers::{Backend, TestApp, png_bytes, problem, sha256_hex, spawn_app, spawn_app_on};
 
 fn encode(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
@@ -68,6 +68,25 @@ impl<'a> Tus<'a> {
             .send()
             .await
             .unwrap()
+    }
+
+    /// The file a finished upload became, and its bytes as downloaded.
+    async fn finished(&self, id: &str) -> (Value, bytes::Bytes) {
+        let file = self
+            .app
+            .get(&self.key, &format!("/api/files/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let bytes = self
+            .app
+            .get(&self.key, &format!("/api/download/{id}"))
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        (file, bytes)
     }
 
     async fn offset(&self, path: &str) -> (StatusCode, Option<u64>) {
@@ -168,22 +187,11 @@ async fn an_upload_in_two_patches_becomes_the_file_with_its_id() {
     assert_eq!(last.status(), StatusCode::NO_CONTENT);
     assert_eq!(offset_of(&last), bytes.len() as u64);
 
-    let file: Value = app
-        .get(&tus.key, &format!("/api/files/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (file, downloaded) = tus.finished(&id).await;
     assert_eq!(file["status"], "active");
     assert_eq!(file["size"], bytes.len());
     assert_eq!(file["duration"], "1d");
     assert_eq!(file["sha256"], sha256_hex(&bytes));
-    let downloaded = app
-        .get(&tus.key, &format!("/api/download/{id}"))
-        .await
-        .bytes()
-        .await
-        .unwrap();
     assert_eq!(sha256_hex(&downloaded), sha256_hex(&bytes));
     assert_eq!(staged_files(&app), 0, "nothing is left in staging");
     // HEAD on a finished upload says it is complete.
@@ -663,4 +671,98 @@ async fn the_janitor_removes_uploads_past_their_expiry_and_only_those() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(app.rows_with_status("active").await, 1);
+}
+
+/// Bytes in the staging directory: the spools of uploads in progress.
+fn staged_bytes(app: &TestApp) -> u64 {
+    std::fs::read_dir(app.objects.path().join(".staging")).map_or(0, |entries| {
+        entries
+            .map(|entry| entry.unwrap())
+            .filter(|entry| entry.file_name().to_string_lossy().contains(".staged"))
+            .map(|entry| entry.metadata().unwrap().len())
+            .sum()
+    })
+}
+
+/// On S3 a resumable upload is one multipart upload of equal parts, sent as the upload
+/// goes: the staging area holds only the tail that does not fill a part (and the PATCH in
+/// progress). The parts and the digest survive a restart of storage-service, the
+/// janitor's stale-write pass leaves the live multipart upload alone, and termination
+/// aborts it.
+#[tokio::test]
+async fn on_s3_parts_go_up_as_the_upload_proceeds() {
+    const MIB: usize = 1024 * 1024;
+    // storage-service's parts are 8 MiB; PATCHes of 3 MiB.
+    let (part, patch) = (8 * MIB, 3 * MIB);
+    let mut app = spawn_app_on(Backend::S3, |_| {}).await;
+    let tus = Tus::new(&app).await;
+    let bytes = png_bytes(20 * MIB, 5);
+    let path = tus.create("parts.png", bytes.len() as u64).await;
+    let id = path.rsplit('/').next().unwrap().to_owned();
+    let mut offset = 0;
+    while offset < 13 * MIB {
+        let end = (offset + patch).min(bytes.len());
+        let response = tus
+            .patch(&path, offset as u64, bytes[offset..end].to_vec())
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        offset = end;
+        assert!(
+            staged_bytes(&app) <= (part + patch) as u64,
+            "{} bytes staged at offset {offset}",
+            staged_bytes(&app)
+        );
+    }
+    // One part is on S3, in a multipart upload still open.
+    assert_eq!(
+        app.leftovers().await.len(),
+        1,
+        "{:?}",
+        app.leftovers().await
+    );
+    // The janitor's pass for interrupted writes knows it is not one of them.
+    app.abort_stale_writes_of_own_keys().await;
+    assert_eq!(app.leftovers().await.len(), 1);
+
+    let key = tus.key.clone();
+    drop(tus);
+    app.storage.restart().await;
+    let tus = Tus { app: &app, key };
+    while offset < bytes.len() {
+        let end = (offset + patch).min(bytes.len());
+        let response = tus
+            .patch(&path, offset as u64, bytes[offset..end].to_vec())
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "at {offset}");
+        offset = end;
+    }
+    assert_eq!(staged_bytes(&app), 0);
+    // 20 MiB: two parts of 8 MiB and the last of 4.
+    assert!(
+        app.s3_etag(&id).await.ends_with("-3\""),
+        "{}",
+        app.s3_etag(&id).await
+    );
+    let (file, stored) = tus.finished(&id).await;
+    assert_eq!(file["sha256"], sha256_hex(&bytes));
+    assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
+
+    // Terminated part-way: its multipart upload is aborted, nothing is left.
+    let abandoned = tus.create("abandoned.png", bytes.len() as u64).await;
+    for start in [0, 9 * MIB] {
+        let end = start + 9 * MIB;
+        let response = tus
+            .patch(&abandoned, start as u64, bytes[start..end].to_vec())
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    let response = tus
+        .request(Method::DELETE, &abandoned)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let left = app.leftovers().await;
+    assert_eq!(left.len(), 1, "only the finished file is left: {left:?}");
+    assert_eq!(staged_bytes(&app), 0);
 }
