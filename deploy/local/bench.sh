@@ -10,7 +10,9 @@
 #    POST /api/upload, next to a private nginx that stores the same body on the same
 #    disk (dav_methods PUT, `curl -T`), and a plain `cp`; the same file as a resumable
 #    upload with the stock tus-js-client in 50 MiB PATCHes, against /api/uploads and
-#    against SeaweedFS's own tus server (a private filer; same client, same chunks);
+#    against SeaweedFS's own tus server (a private filer; same client, same chunks), and
+#    the same 50 MiB PATCHes sent by curl (the protocol without a client library, whose
+#    own CPU time shares the two cores with the servers: compared with the curl POST);
 #    download of the stored file from GET /api/download/{id}, next to nginx sending the
 #    file it stored. Every upload is timed up to a `sync`, so each one counts the bytes
 #    reaching the disk whatever the server does about fsync. Every transfer's sha256 is
@@ -530,20 +532,42 @@ fi
 # --- 1. transfers of the large file, in alternating rounds ----------------------------
 # MiB/s of each run, by run and round.
 declare -A rate
-upload_runs=(cp post tus)
+upload_runs=(cp post tus tus-curl)
 download_runs=(download)
 if [[ -n "$nginx_bin" ]]; then
-    upload_runs=(cp nginx-put post tus)
+    upload_runs=(cp nginx-put post tus tus-curl)
     download_runs=(nginx-get download)
 fi
 if [[ -n "$weed_bin" ]]; then
     upload_runs+=(weed-tus)
 fi
 tus_chunk=$((50 * 1024 * 1024))
+# The input in 50 MiB pieces, for the tus run driven by curl (split once, not timed).
+split -b "$tus_chunk" -d -a 3 "$work/input.bin" "$work/piece."
+
+# tus_with_curl NAME: the tus protocol with no client library: a creation POST, then one
+# curl PATCH per 50 MiB piece, each sent only after the previous one was acknowledged (as
+# tus clients do). Prints the upload's path.
+tus_with_curl() {
+    local name="$1" location offset=0 piece status
+    location="$(curl -sS -o /dev/null -D - "${auth[@]}" -X POST -H 'Tus-Resumable: 1.0.0' \
+        -H "Upload-Length: $bytes" -H "Upload-Metadata: filename $(printf '%s' "$name" | base64 -w0)" \
+        "$base/api/uploads" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')"
+    [[ -n "$location" ]] || fv_die "the tus creation for $name gave no Location"
+    for piece in "$work"/piece.*; do
+        status="$(curl -sS -o /dev/null -w '%{http_code}' "${auth[@]}" -X PATCH \
+            -H 'Tus-Resumable: 1.0.0' -H "Upload-Offset: $offset" \
+            -H 'Content-Type: application/offset+octet-stream' -T "$piece" \
+            "$base$location")"
+        [[ "$status" == 204 ]] || fv_die "a tus PATCH at offset $offset answered $status"
+        offset=$((offset + $(stat -c %s "$piece")))
+    done
+    printf '%s\n' "$location"
+}
 
 # transfer RUN ROUND: one timed run, its sha256 checked afterwards.
 transfer() {
-    local run="$1" round="$2" start end status url
+    local run="$1" round="$2" start end status url location
     case "$run" in
         cp)
             sync
@@ -593,6 +617,16 @@ transfer() {
             curl -fsS "${auth[@]}" "$base/api/files/$tus_id" | grep -q "\"sha256\":\"$expected\"" ||
                 fv_die "the tus upload stored other bytes"
             ;;
+        tus-curl)
+            sync
+            start="$(now)"
+            location="$(tus_with_curl "bench-tus-curl-$round.txt")"
+            sync
+            end="$(now)"
+            tus_curl_id="${location##*/}"
+            curl -fsS "${auth[@]}" "$base/api/files/$tus_curl_id" | grep -q "\"sha256\":\"$expected\"" ||
+                fv_die "the tus upload by curl stored other bytes"
+            ;;
         weed-tus)
             sync
             start="$(now)"
@@ -637,6 +671,7 @@ for round in $(seq 1 "$rounds"); do
     # The next round starts from the same disk usage.
     delete_file "$post_id"
     delete_file "$tus_id"
+    delete_file "$tus_curl_id"
     [[ -z "$nginx_bin" ]] || rm -f "$ngx/www/bench.bin"
 done
 stop_nginx
@@ -652,12 +687,13 @@ label() {
         nginx-put) printf 'nginx PUT (dav_methods PUT, `curl -T`)' ;;
         post) printf 'POST /api/upload (`curl -F` → gateway → storage-service → disk)' ;;
         tus) printf 'tus /api/uploads (tus-js-client, 50 MiB PATCHes, staged, then committed)' ;;
+        tus-curl) printf 'tus /api/uploads (curl, one PATCH per 50 MiB piece, each after the last is acknowledged)' ;;
         weed-tus) printf 'SeaweedFS filer tus (the same client and chunks)' ;;
         nginx-get) printf 'nginx GET (sendfile)' ;;
         download) printf 'GET /api/download (disk → storage-service → gateway → curl)' ;;
     esac
 }
-all_runs=(cp nginx-put post tus weed-tus nginx-get download)
+all_runs=(cp nginx-put post tus tus-curl weed-tus nginx-get download)
 # shellcheck disable=SC2016 # markdown
 printf 'MiB/s of each run; every upload is timed up to a `sync`.\n\n| round |'
 for run in "${all_runs[@]}"; do
@@ -700,6 +736,7 @@ printf '| transfer | MiB/s | compared with | its MiB/s | ratio of the medians | 
 printf '|---|---|---|---|---|---|---|\n'
 compare post nginx-put '≥ 70 %'
 compare download nginx-get '≥ 50 %'
+compare tus-curl post '≥ 85 %'
 compare tus post '≥ 85 %'
 compare tus weed-tus '> 100 %'
 compare post cp –

@@ -273,6 +273,9 @@ pub struct Limiter {
     leases: Mutex<HashMap<String, Lease>>,
     degraded: AtomicBool,
     metrics: RateLimitMetrics,
+    /// The counter of decisions taken from leases, kept at hand: most requests of a busy
+    /// client add to it.
+    leased: prometheus_client::metrics::counter::Counter,
 }
 
 // KEYS: the identifiers; ARGV: limit, window in ms, counts wanted. Answers
@@ -333,6 +336,13 @@ impl Limiter {
             }
         };
         metrics.redis_up.set(i64::from(redis.is_some()));
+        let leased = metrics
+            .decisions
+            .get_or_create(&DecisionLabels {
+                store: Store::Lease,
+                outcome: Outcome::Allowed,
+            })
+            .clone();
         Ok(Self {
             limits,
             prefix: prefix.to_owned(),
@@ -347,6 +357,7 @@ impl Limiter {
             leases: Mutex::new(HashMap::new()),
             degraded: AtomicBool::new(false),
             metrics,
+            leased,
         })
     }
 
@@ -371,7 +382,7 @@ impl Limiter {
                     if let Some(want) = refill {
                         self.refill_in_background(spec, keys, leased, want);
                     }
-                    self.count(Store::Lease, true);
+                    self.leased.inc();
                     return Some(decision);
                 }
                 Spend::Empty(pending) => pending,
@@ -830,17 +841,16 @@ fn insert_headers(headers: &mut actix_web::http::header::HeaderMap, decision: &D
         ("x-ratelimit-remaining", decision.remaining),
         ("x-ratelimit-reset", reset_secs),
     ] {
-        if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
-            headers.insert(
-                actix_web::http::header::HeaderName::from_static(name),
-                value,
-            );
-        }
+        headers.insert(
+            actix_web::http::header::HeaderName::from_static(name),
+            HeaderValue::from(value),
+        );
     }
-    if !decision.allowed
-        && let Ok(value) = HeaderValue::from_str(&reset_secs.max(1).to_string())
-    {
-        headers.insert(actix_web::http::header::RETRY_AFTER, value);
+    if !decision.allowed {
+        headers.insert(
+            actix_web::http::header::RETRY_AFTER,
+            HeaderValue::from(reset_secs.max(1)),
+        );
     }
 }
 

@@ -47,6 +47,10 @@ const COPY_CHUNK_BYTES: usize = 1024 * 1024;
 const MOST_RUNNING_DIGESTS: usize = 10_000;
 /// An append starts a background sync of what it wrote each time this much more arrived.
 const SYNC_EVERY_BYTES: u64 = 16 * 1024 * 1024;
+/// An append writes to its file in pieces of this size,
+const WRITE_BYTES: usize = 1024 * 1024;
+/// with at most this many pieces waiting for the writer.
+const WRITES_IN_FLIGHT: usize = 4;
 
 /// The object a resumable upload becomes, as its caller describes it.
 #[derive(Debug, Clone)]
@@ -479,15 +483,18 @@ impl Staging {
 }
 
 /// Writes `chunks` into the spool (which starts at byte `base` of the upload) from byte
-/// `offset` of the upload, dropping whatever it held past that. Syncs in the background
-/// as it goes and once more at the end. The new length of the upload, the digest carried
-/// along, and the failure of the stream if it broke.
+/// `offset` of the upload, dropping whatever it held past that. The writing (and the
+/// digest carried along) runs on a blocking thread of its own, fed pieces of a mebibyte
+/// through a short queue, so receiving the next bytes overlaps writing the last ones; it
+/// syncs in the background as it goes and once more at the end. The new length of the
+/// upload, the digest, and the failure of the stream if it broke (the bytes that arrived
+/// before it are kept).
 async fn write_spool(
     path: &FsPath,
     base: u64,
     offset: u64,
     mut chunks: impl Stream<Item = Result<Bytes, StorageError>> + Unpin,
-    mut digest: Option<RunningDigest>,
+    digest: Option<RunningDigest>,
 ) -> Result<(u64, Option<RunningDigest>, Option<StorageError>), StorageError> {
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
@@ -514,35 +521,23 @@ async fn write_spool(
     file.seek(std::io::SeekFrom::Start(offset - base))
         .await
         .map_err(StorageError::Io)?;
-    // A second handle on the same file, synced on a blocking thread while writes go on.
-    let syncer = Arc::new(
-        file.try_clone()
-            .await
-            .map_err(StorageError::Io)?
-            .into_std()
-            .await,
-    );
-    let mut syncing: Option<tokio::task::JoinHandle<std::io::Result<()>>> = None;
-    let mut unsynced = 0;
+    let file = file.into_std().await;
+    let (pieces, mut queue) = tokio::sync::mpsc::channel::<Bytes>(WRITES_IN_FLIGHT);
+    let writer = tokio::task::spawn_blocking(move || write_pieces(file, &mut queue, digest));
     let mut length = offset;
     let mut failure = None;
+    // Chunks arrive in tens of KiB: gathered into pieces of a mebibyte.
+    let mut pending = bytes::BytesMut::with_capacity(WRITE_BYTES);
     while let Some(chunk) = chunks.next().await {
         match chunk {
             Ok(bytes) => {
-                file.write_all(&bytes).await.map_err(StorageError::Io)?;
                 length += bytes.len() as u64;
-                unsynced += bytes.len() as u64;
-                if let Some(digest) = digest.as_mut() {
-                    digest.hasher.update(&bytes);
-                    digest.length = length;
-                }
-                if unsynced >= SYNC_EVERY_BYTES
-                    && syncing.as_ref().is_none_or(|task| task.is_finished())
+                pending.extend_from_slice(&bytes);
+                if pending.len() >= WRITE_BYTES
+                    && pieces.send(pending.split().freeze()).await.is_err()
                 {
-                    file.flush().await.map_err(StorageError::Io)?;
-                    let syncer = Arc::clone(&syncer);
-                    syncing = Some(tokio::task::spawn_blocking(move || syncer.sync_data()));
-                    unsynced = 0;
+                    // The writer stopped: its error is below.
+                    break;
                 }
             }
             Err(error) => {
@@ -551,13 +546,46 @@ async fn write_spool(
             }
         }
     }
-    if let Some(task) = syncing {
-        // Its outcome does not matter: the sync below covers every byte.
-        let _ = task.await;
+    // What arrived before the end, or before the stream broke, is kept.
+    if !pending.is_empty() {
+        let _ = pieces.send(pending.freeze()).await;
     }
-    file.flush().await.map_err(StorageError::Io)?;
-    file.sync_data().await.map_err(StorageError::Io)?;
+    drop(pieces);
+    let digest = writer
+        .await
+        .map_err(|_| StorageError::MalformedStream("the write task ended early"))?
+        .map_err(StorageError::Io)?;
     Ok((length, digest, failure))
+}
+
+/// The blocking side of [`write_spool`]: writes each piece, hashes it when a digest is
+/// carried, starts a background sync every [`SYNC_EVERY_BYTES`], and syncs at the end.
+fn write_pieces(
+    mut file: std::fs::File,
+    queue: &mut tokio::sync::mpsc::Receiver<Bytes>,
+    mut digest: Option<RunningDigest>,
+) -> std::io::Result<Option<RunningDigest>> {
+    use std::io::Write;
+    let syncer = Arc::new(file.try_clone()?);
+    let mut syncing: Option<tokio::task::JoinHandle<std::io::Result<()>>> = None;
+    let mut unsynced = 0;
+    while let Some(piece) = queue.blocking_recv() {
+        if let Some(digest) = digest.as_mut() {
+            digest.hasher.update(&piece);
+            digest.length += piece.len() as u64;
+        }
+        file.write_all(&piece)?;
+        unsynced += piece.len() as u64;
+        if unsynced >= SYNC_EVERY_BYTES && syncing.as_ref().is_none_or(|task| task.is_finished()) {
+            let syncer = Arc::clone(&syncer);
+            syncing = Some(tokio::task::spawn_blocking(move || syncer.sync_data()));
+            unsynced = 0;
+        }
+    }
+    // Whether the last background sync finished does not matter: this one covers every
+    // byte.
+    file.sync_data()?;
+    Ok(digest)
 }
 
 async fn file_length(path: &FsPath) -> Result<u64, StorageError> {
