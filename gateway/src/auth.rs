@@ -1,11 +1,16 @@
 //! Who is calling: API keys (`Authorization: Bearer fv_…`) verified by auth-service and
 //! then trusted for a short while from a cache keyed by the key's SHA-256, so bcrypt is
 //! paid once per key and TTL, not once per request (a key revoked through this gateway
-//! leaves its cache at once); or the `fv_session` cookie, checked with auth-service on
+//! leaves its cache at once). A key in use is verified again in the background once
+//! three quarters of its TTL have passed, so its requests never wait for bcrypt; or the `fv_session` cookie, checked with auth-service on
 //! every request so that a revoked session is refused at once by every replica. A
 //! cookie-authenticated change must come from our own origin (CSRF).
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use actix_web::{
     FromRequest, HttpRequest,
@@ -144,6 +149,8 @@ struct CachedKey {
     /// The key's id in auth-service, so that revoking the key can find this entry.
     key_id: String,
     expires_at: Option<DateTime<Utc>>,
+    /// When auth-service last said yes.
+    verified_at: Instant,
 }
 
 pub struct KeyCache {
@@ -156,6 +163,8 @@ pub struct KeyCache {
     session_users: moka::sync::Cache<[u8; 32], String>,
     /// False when the TTL is zero: nothing is kept (benchmarks compare with this).
     enabled: bool,
+    /// An entry older than this is verified again in the background while it is used.
+    refresh_after: Duration,
 }
 
 impl KeyCache {
@@ -163,6 +172,7 @@ impl KeyCache {
         Self {
             inflight: Mutex::new(HashMap::new()),
             enabled: !ttl.is_zero(),
+            refresh_after: ttl * 3 / 4,
             verified: moka::sync::Cache::builder()
                 .max_capacity(MAX_CACHED_KEYS)
                 .time_to_live(ttl)
@@ -205,12 +215,18 @@ impl KeyCache {
     }
 
     fn get(&self, digest: &[u8; 32]) -> Option<Principal> {
+        self.lookup(digest).map(|(principal, _)| principal)
+    }
+
+    /// The cached principal of a key, and whether it is due for a new verification.
+    fn lookup(&self, digest: &[u8; 32]) -> Option<(Principal, bool)> {
         let cached = self.verified.get(digest)?;
         if cached.expires_at.is_some_and(|expiry| expiry <= Utc::now()) {
             self.verified.invalidate(digest);
             return None;
         }
-        Some(cached.principal)
+        let due = cached.verified_at.elapsed() >= self.refresh_after;
+        Some((cached.principal, due))
     }
 
     fn insert(&self, digest: [u8; 32], entry: CachedKey) {
@@ -297,37 +313,57 @@ async fn authenticate(
         Presented::Nothing => return Err(ApiError::unauthenticated()),
     };
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    if let Some(principal) = state.keys.get(&digest) {
+    if let Some((principal, due)) = state.keys.lookup(&digest) {
+        if due
+            && let Some((refresh, started)) = verification(&state, token, digest, request_id)
+            && started
+        {
+            // Answered from the cache meanwhile; a refused key leaves the cache.
+            let owner = state.clone();
+            actix_web::rt::spawn(async move {
+                if let Err(error) = refresh.await
+                    && error.code() == ErrorCode::Unauthenticated
+                {
+                    owner.keys.verified.invalidate(&digest);
+                }
+            });
+        }
         return Ok(principal);
     }
     if !state.keys.enabled {
         return verify_key(&state, token, digest, request_id).await;
     }
-    // One verification per key at a time: requests that miss the cache together (the
-    // entry just expired under load) wait for the same one instead of each paying bcrypt.
-    let verification = {
-        let Ok(mut inflight) = state.keys.inflight.lock() else {
-            return verify_key(&state, token, digest, request_id).await;
-        };
-        match inflight.get(&digest) {
-            Some(running) => running.clone(),
-            None => {
-                let owner = state.clone();
-                let running = async move {
-                    let verified = verify_key(&owner, token, digest, request_id).await;
-                    if let Ok(mut inflight) = owner.keys.inflight.lock() {
-                        inflight.remove(&digest);
-                    }
-                    verified
-                }
-                .boxed()
-                .shared();
-                inflight.insert(digest, running.clone());
-                running
-            }
+    match verification(&state, token.clone(), digest, request_id.clone()) {
+        Some((verification, _)) => verification.await,
+        None => verify_key(&state, token, digest, request_id).await,
+    }
+}
+
+/// The verification of a key in flight, started now if none was (then `true`): requests
+/// that miss the cache together (the entry just expired under load) wait for the same one
+/// instead of each paying bcrypt. `None` when the table of them is unusable.
+fn verification(
+    state: &web::Data<AppState>,
+    token: String,
+    digest: [u8; 32],
+    request_id: RequestId,
+) -> Option<(Verification, bool)> {
+    let mut inflight = state.keys.inflight.lock().ok()?;
+    if let Some(running) = inflight.get(&digest) {
+        return Some((running.clone(), false));
+    }
+    let owner = state.clone();
+    let running = async move {
+        let verified = verify_key(&owner, token, digest, request_id).await;
+        if let Ok(mut inflight) = owner.keys.inflight.lock() {
+            inflight.remove(&digest);
         }
-    };
-    verification.await
+        verified
+    }
+    .boxed()
+    .shared();
+    inflight.insert(digest, running.clone());
+    Some((running, true))
 }
 
 /// Asks auth-service about a key (bcrypt there) and caches the answer.
@@ -358,6 +394,7 @@ async fn verify_key(
         principal: principal.clone(),
         key_id: verified.key_id,
         expires_at: verified.expires_at.as_ref().and_then(from_timestamp),
+        verified_at: Instant::now(),
     };
     state.keys.insert(digest, entry);
     Ok(principal)
@@ -411,7 +448,25 @@ mod tests {
             },
             key_id: key_id.into(),
             expires_at,
+            verified_at: Instant::now(),
         }
+    }
+
+    #[test]
+    fn a_key_in_use_is_due_for_verification_after_three_quarters_of_its_ttl() {
+        let cache = KeyCache::new(Duration::from_secs(8));
+        cache.insert([1; 32], entry("u1", "k1", None));
+        let mut older = entry("u2", "k2", None);
+        older.verified_at = Instant::now()
+            .checked_sub(Duration::from_secs(7))
+            .unwrap_or_else(Instant::now);
+        cache.insert([2; 32], older);
+        assert!(matches!(cache.lookup(&[1; 32]), Some((_, false))));
+        assert!(matches!(cache.lookup(&[2; 32]), Some((_, true))));
+        assert_eq!(
+            cache.get(&[2; 32]).map(|p| p.user_id),
+            Some("u2".to_owned())
+        );
     }
 
     #[test]

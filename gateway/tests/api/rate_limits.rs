@@ -520,29 +520,33 @@ async fn a_busy_client_is_counted_in_leases_and_never_past_the_limit() {
 
 /// Requests that find their lease empty while its refill is on its way wait for that
 /// refill, and a lease is renewed before it runs out: a busy client costs Redis a few
-/// round trips, not one per request whenever a lease runs out.
+/// round trips in the background, not one per request whenever a lease runs out.
 #[tokio::test]
 async fn concurrent_requests_share_one_lease_refill() {
     let app = spawn_app_with(|config| config.rate_limit_api = "1000000/1m".to_owned()).await;
-    let statuses = hammer(&app, std::slice::from_ref(&app.address), 50, 100).await;
-    assert!(statuses.iter().all(|status| *status == 200));
     let decided = |store: &str| {
         format!(
             r#"flowsvault_gateway_rate_limit_decisions_total{{store="{store}",outcome="allowed"}}"#
         )
     };
-    let from_redis = metric_at(&app, &app.address, &decided("redis")).await;
-    let from_leases = metric_at(&app, &app.address, &decided("lease")).await;
+    // One client alone first: its leases grow from one count to 1,024.
+    let warm_up = hammer(&app, std::slice::from_ref(&app.address), 1, 200).await;
+    assert!(warm_up.iter().all(|status| *status == 200));
+    let redis_before = metric_at(&app, &app.address, &decided("redis")).await;
+    let leases_before = metric_at(&app, &app.address, &decided("lease")).await;
+
+    let statuses = hammer(&app, std::slice::from_ref(&app.address), 50, 100).await;
+    assert!(statuses.iter().all(|status| *status == 200));
+    let from_redis = metric_at(&app, &app.address, &decided("redis")).await - redis_before;
+    let from_leases = metric_at(&app, &app.address, &decided("lease")).await - leases_before;
     assert!(
-        from_leases >= 4800.0,
+        from_leases >= 4900.0,
         "only {from_leases} of 5,000 decisions came from leases"
     );
-    // The first request of each client finds no lease and asks Redis (50 at once);
-    // their answers grow the lease to 1,024 counts, and from then on one refill at a
-    // time is asked for, ahead of need. Without the waiting, each lease running out sent
-    // every client to Redis at once (159 of them in a run here).
+    // Refills are asked for ahead of need, by a task of their own. Without the waiting,
+    // each lease running out sent every client to Redis at once.
     assert!(
-        from_redis <= 100.0,
+        from_redis <= 25.0,
         "{from_redis} requests went to Redis themselves"
     );
 }
