@@ -354,21 +354,23 @@ impl Staging {
                 std::io::ErrorKind::NotFound => Ok(Vec::new()),
                 _ => Err(StorageError::Io(error)),
             })?;
-        if !tail.is_empty() {
-            hasher.update(&tail);
-            let index = parts.etags.len();
-            let etag = self
-                .storage
-                .put_part(object, &parts.upload_id, index, Bytes::from(tail))
-                .await?;
-            parts.etags.push(etag);
-        }
-        if let Err(error) = self
-            .storage
-            .complete_parts(object, &parts.upload_id, &parts.etags)
-            .await
-        {
-            // A commit tried again after S3 completed the upload finds the object there.
+        hasher.update(&tail);
+        let sent = async {
+            if !tail.is_empty() {
+                let index = parts.etags.len();
+                let etag = self
+                    .storage
+                    .put_part(object, &parts.upload_id, index, Bytes::from(tail))
+                    .await?;
+                parts.etags.push(etag);
+            }
+            self.storage
+                .complete_parts(object, &parts.upload_id, &parts.etags)
+                .await
+        };
+        if let Err(error) = sent.await {
+            // A commit tried again after S3 completed the upload (its staging files could
+            // not be removed) finds the upload gone and the object there.
             match self.storage.head(object).await {
                 Ok(meta) if meta.size == length => {
                     tracing::info!("the multipart upload was completed already");
@@ -439,9 +441,16 @@ impl Staging {
         self.remove_files(key).await
     }
 
-    /// Every staging file of `key`: spools of any generation, the record of the parts.
+    /// Every staging file of `key`: spools of any generation (one left by a service
+    /// stopped between writing the next spool and its record included), the record of
+    /// the parts.
     async fn remove_files(&self, key: &str) -> Result<(), StorageError> {
         self.take_digest(key);
+        if !self.storage.has_parts() {
+            // Local disk never has more than the one spool: no need to read the directory
+            // (which holds every upload in progress) on each commit.
+            return remove_if_present(&self.spool(key, 0)?).await;
+        }
         let spools = format!("{key}.staged");
         let mut entries = tokio::fs::read_dir(&self.dir)
             .await
