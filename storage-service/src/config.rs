@@ -47,8 +47,8 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_STORAGE_STAGING_DIR")]
     pub staging_dir: Option<PathBuf>,
 
-    /// Size of every multipart part but the last, in bytes. Memory per upload is bounded by
-    /// this times (parts in flight + 1).
+    /// Size of every multipart part but the last, in bytes (S3). Memory per upload is
+    /// bounded by this times (parts in flight + 1).
     #[arg(long, env = "FLOWSVAULT_STORAGE_PART_SIZE", default_value_t = 8 * 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(5 * 1024 * 1024..=512 * 1024 * 1024))]
     pub part_size: u64,
@@ -85,7 +85,7 @@ pub struct Config {
     #[arg(long, env = "FLOWSVAULT_S3_ACCESS_KEY_ID")]
     pub s3_access_key_id: Option<String>,
 
-    /// Parts of one upload written concurrently.
+    /// Parts of one upload written concurrently (S3).
     #[arg(long, env = "FLOWSVAULT_STORAGE_PARTS_IN_FLIGHT", default_value_t = 2,
           value_parser = clap::value_parser!(u64).range(1..=16))]
     pub parts_in_flight: u64,

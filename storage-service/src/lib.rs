@@ -8,3 +8,4 @@ pub mod staging;
 pub mod stale;
 pub mod startup;
 pub mod store;
+mod writer;

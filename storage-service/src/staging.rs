@@ -27,7 +27,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use sha2::{
     Digest, Sha256,
@@ -38,6 +38,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use crate::{
     error::StorageError,
     store::{Incoming, ObjectStorage, Stored},
+    writer::{RunningDigest, sync_dir, write_stream},
 };
 
 /// Read size when hashing or copying staged bytes.
@@ -45,12 +46,6 @@ const COPY_CHUNK_BYTES: usize = 1024 * 1024;
 /// Uploads whose running digest is kept; past it the table starts afresh (their commits
 /// then hash the staged file).
 const MOST_RUNNING_DIGESTS: usize = 10_000;
-/// An append starts a background sync of what it wrote each time this much more arrived.
-const SYNC_EVERY_BYTES: u64 = 16 * 1024 * 1024;
-/// An append writes to its file in pieces of this size,
-const WRITE_BYTES: usize = 1024 * 1024;
-/// with at most this many pieces waiting for the writer.
-const WRITES_IN_FLIGHT: usize = 4;
 
 /// The object a resumable upload becomes, as its caller describes it.
 #[derive(Debug, Clone)]
@@ -58,13 +53,6 @@ pub struct Target {
     pub key: String,
     pub content_type: String,
     pub metadata: Vec<(String, String)>,
-}
-
-/// The digest of the first `length` staged bytes of an upload.
-#[derive(Debug, Clone)]
-struct RunningDigest {
-    length: u64,
-    hasher: Sha256,
 }
 
 /// The parts of an S3 upload sent so far: the `{key}.parts` record.
@@ -191,10 +179,7 @@ impl Staging {
                 .take_digest(key)
                 .filter(|digest| digest.length == offset);
             match digest {
-                None if offset == 0 => Some(RunningDigest {
-                    length: 0,
-                    hasher: Sha256::new(),
-                }),
+                None if offset == 0 => Some(RunningDigest::new()),
                 other => other,
             }
         };
@@ -492,17 +477,15 @@ impl Staging {
 }
 
 /// Writes `chunks` into the spool (which starts at byte `base` of the upload) from byte
-/// `offset` of the upload, dropping whatever it held past that. The writing (and the
-/// digest carried along) runs on a blocking thread of its own, fed pieces of a mebibyte
-/// through a short queue, so receiving the next bytes overlaps writing the last ones; it
-/// syncs in the background as it goes and once more at the end. The new length of the
+/// `offset` of the upload, dropping whatever it held past that, with
+/// [`write_stream`], which carries the digest along and syncs at the end. The new length of the
 /// upload, the digest, and the failure of the stream if it broke (the bytes that arrived
 /// before it are kept).
 async fn write_spool(
     path: &FsPath,
     base: u64,
     offset: u64,
-    mut chunks: impl Stream<Item = Result<Bytes, StorageError>> + Unpin,
+    chunks: impl Stream<Item = Result<Bytes, StorageError>> + Unpin,
     digest: Option<RunningDigest>,
 ) -> Result<(u64, Option<RunningDigest>, Option<StorageError>), StorageError> {
     let mut file = tokio::fs::OpenOptions::new()
@@ -530,71 +513,8 @@ async fn write_spool(
     file.seek(std::io::SeekFrom::Start(offset - base))
         .await
         .map_err(StorageError::Io)?;
-    let file = file.into_std().await;
-    let (pieces, mut queue) = tokio::sync::mpsc::channel::<Bytes>(WRITES_IN_FLIGHT);
-    let writer = tokio::task::spawn_blocking(move || write_pieces(file, &mut queue, digest));
-    let mut length = offset;
-    let mut failure = None;
-    // Chunks arrive in tens of KiB: gathered into pieces of a mebibyte.
-    let mut pending = bytes::BytesMut::with_capacity(WRITE_BYTES);
-    while let Some(chunk) = chunks.next().await {
-        match chunk {
-            Ok(bytes) => {
-                length += bytes.len() as u64;
-                pending.extend_from_slice(&bytes);
-                if pending.len() >= WRITE_BYTES
-                    && pieces.send(pending.split().freeze()).await.is_err()
-                {
-                    // The writer stopped: its error is below.
-                    break;
-                }
-            }
-            Err(error) => {
-                failure = Some(error);
-                break;
-            }
-        }
-    }
-    // What arrived before the end, or before the stream broke, is kept.
-    if !pending.is_empty() {
-        let _ = pieces.send(pending.freeze()).await;
-    }
-    drop(pieces);
-    let digest = writer
-        .await
-        .map_err(|_| StorageError::MalformedStream("the write task ended early"))?
-        .map_err(StorageError::Io)?;
-    Ok((length, digest, failure))
-}
-
-/// The blocking side of [`write_spool`]: writes each piece, hashes it when a digest is
-/// carried, starts a background sync every [`SYNC_EVERY_BYTES`], and syncs at the end.
-fn write_pieces(
-    mut file: std::fs::File,
-    queue: &mut tokio::sync::mpsc::Receiver<Bytes>,
-    mut digest: Option<RunningDigest>,
-) -> std::io::Result<Option<RunningDigest>> {
-    use std::io::Write;
-    let syncer = Arc::new(file.try_clone()?);
-    let mut syncing: Option<tokio::task::JoinHandle<std::io::Result<()>>> = None;
-    let mut unsynced = 0;
-    while let Some(piece) = queue.blocking_recv() {
-        if let Some(digest) = digest.as_mut() {
-            digest.hasher.update(&piece);
-            digest.length += piece.len() as u64;
-        }
-        file.write_all(&piece)?;
-        unsynced += piece.len() as u64;
-        if unsynced >= SYNC_EVERY_BYTES && syncing.as_ref().is_none_or(|task| task.is_finished()) {
-            let syncer = Arc::clone(&syncer);
-            syncing = Some(tokio::task::spawn_blocking(move || syncer.sync_data()));
-            unsynced = 0;
-        }
-    }
-    // Whether the last background sync finished does not matter: this one covers every
-    // byte.
-    file.sync_data()?;
-    Ok(digest)
+    let (written, digest, failure) = write_stream(file.into_std().await, digest, chunks).await?;
+    Ok((offset + written, digest, failure))
 }
 
 async fn file_length(path: &FsPath) -> Result<u64, StorageError> {
@@ -611,15 +531,6 @@ async fn remove_if_present(path: &FsPath) -> Result<(), StorageError> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(error) => Err(StorageError::Io(error)),
     }
-}
-
-/// Makes a rename in `dir` durable.
-async fn sync_dir(dir: &FsPath) -> Result<(), StorageError> {
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-        .await
-        .map_err(|_| StorageError::MalformedStream("the sync task ended early"))?
-        .map_err(StorageError::Io)
 }
 
 async fn hash_file(path: &FsPath) -> Result<String, StorageError> {

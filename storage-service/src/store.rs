@@ -1,6 +1,7 @@
 //! The object store behind one interface. Backends are `object_store` implementations;
-//! this module adds what the service needs on top: streaming puts with a bounded number
-//! of fixed-size parts in flight, SHA-256 of the stored bytes, and large read chunks.
+//! this module adds what the service needs on top: streaming puts (on S3 with a bounded
+//! number of fixed-size parts in flight, on local disk through a writer thread and synced
+//! before they are answered), SHA-256 of the stored bytes, and large read chunks.
 
 use std::{ops::Range, sync::Arc};
 
@@ -22,7 +23,11 @@ use tokio_util::io::ReaderStream;
 use crate::{
     config::{Backend, Config},
     error::StorageError,
+    writer::{RunningDigest, sync_dir, write_stream},
 };
+
+/// Most uploads to one key at the same time on the local backend.
+const MOST_CONCURRENT_ATTEMPTS: u32 = 64;
 
 /// Size of the chunks a download is streamed in.
 pub const READ_CHUNK_BYTES: usize = 256 * 1024;
@@ -151,8 +156,11 @@ impl ObjectStorage {
         path: &Path,
         content_type: &str,
         metadata: &[(String, String)],
-        mut incoming: impl Stream<Item = Result<Incoming, StorageError>> + Unpin,
+        incoming: impl Stream<Item = Result<Incoming, StorageError>> + Unpin + Send,
     ) -> Result<Stored, StorageError> {
+        if let Some(root) = &self.local_root {
+            return self.put_local(root, path, incoming).await;
+        }
         let options = self.put_options(content_type, metadata);
         let upload = self.store.put_multipart_opts(path, options).await?;
         let mut writer = AbortOnDrop(Some(WriteMultipart::new_with_chunk_size(
@@ -161,9 +169,10 @@ impl ObjectStorage {
         )));
         let mut hasher = Sha256::new();
         let mut received: u64 = 0;
+        let mut chunks = put_chunks(incoming);
         let outcome = loop {
-            match incoming.next().await {
-                Some(Ok(Incoming::Chunk(bytes))) => {
+            match chunks.next().await {
+                Some(Ok(bytes)) => {
                     hasher.update(&bytes);
                     received += bytes.len() as u64;
                     let Some(parts) = writer.0.as_mut() else {
@@ -174,27 +183,24 @@ impl ObjectStorage {
                     }
                     parts.put(bytes);
                 }
-                Some(Ok(Incoming::Finish { size })) if size == received => break Ok(()),
-                Some(Ok(Incoming::Finish { size })) => {
-                    break Err(StorageError::SizeMismatch {
-                        declared: size,
-                        received,
-                    });
-                }
                 Some(Err(error)) => break Err(error),
-                None => break Err(StorageError::MalformedStream("stream ended without finish")),
+                None => break Ok(received),
             }
         };
         let Some(parts) = writer.0.take() else {
             return Err(StorageError::MalformedStream("upload already closed"));
         };
         match outcome {
-            Ok(()) => {
+            Ok(received) => {
                 let stored = Stored {
                     size: received,
                     sha256: hex::encode(hasher.finalize()),
                 };
-                self.finish_detached(parts, path.clone(), stored).await
+                let completing = async move {
+                    parts.finish().await?;
+                    Ok(())
+                };
+                self.finish_detached(completing, path.clone(), stored).await
             }
             Err(error) => {
                 // In a task of its own: when the caller went away, this future is dropped
@@ -211,24 +217,61 @@ impl ObjectStorage {
         }
     }
 
+    /// The local backend: the bytes go to a file `{key}#{n}` beside the object, written
+    /// and hashed on a blocking thread (see [`FileWriter`]), synced, and renamed into
+    /// place. Memory holds a few pieces of a mebibyte, whatever the length, and the object
+    /// is on disk before the put is answered.
+    async fn put_local(
+        &self,
+        root: &std::path::Path,
+        path: &Path,
+        incoming: impl Stream<Item = Result<Incoming, StorageError>> + Unpin + Send,
+    ) -> Result<Stored, StorageError> {
+        let (staged, file) = create_staging_file(root, path.as_ref()).await?;
+        let written = write_stream(file, Some(RunningDigest::new()), put_chunks(incoming)).await;
+        let stored = match written {
+            Ok((received, Some(digest), None)) if digest.length == received => Ok(Stored {
+                size: received,
+                sha256: hex::encode(digest.hasher.finalize()),
+            }),
+            Ok((_, _, Some(error))) | Err(error) => Err(error),
+            Ok((_, _, None)) => Err(StorageError::MalformedStream("the write task ended early")),
+        };
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(error) => {
+                if let Err(remove_error) = tokio::fs::remove_file(&staged).await {
+                    tracing::warn!(error = %remove_error, "removing a failed write failed");
+                }
+                return Err(error);
+            }
+        };
+        let destination = root.join(path.as_ref());
+        let root = root.to_path_buf();
+        let completing = async move {
+            if let Err(error) = tokio::fs::rename(&staged, &destination).await {
+                let _ = tokio::fs::remove_file(&staged).await;
+                return Err(StorageError::Io(error));
+            }
+            sync_dir(&root).await
+        };
+        self.finish_detached(completing, path.clone(), stored).await
+    }
+
     /// Completes the upload in a task of its own, so completing cannot stop half-way when
     /// the caller goes away (an S3 multipart upload left neither completed nor aborted). If
     /// the caller is gone by the time the object exists, nobody will ever record it, so it
     /// is removed again.
     async fn finish_detached(
         &self,
-        parts: WriteMultipart,
+        completing: impl Future<Output = Result<(), StorageError>> + Send + 'static,
         path: Path,
         stored: Stored,
     ) -> Result<Stored, StorageError> {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let storage = self.clone();
         tokio::spawn(async move {
-            let result = parts
-                .finish()
-                .await
-                .map(|_| stored)
-                .map_err(StorageError::from);
+            let result = completing.await.map(|()| stored);
             if let Err(Ok(_)) = done.send(result) {
                 tracing::warn!("the caller left before the object was complete; removing it");
                 if let Err(error) = storage.delete(&path).await {
@@ -485,11 +528,59 @@ fn s3_store(config: &Config, endpoint: Option<&str>) -> anyhow::Result<AmazonS3>
     Ok(builder.build()?)
 }
 
+/// The chunks of a put stream. It ends after a `finish` with the number of bytes that
+/// came, and fails if the stream breaks, ends without `finish` or declares another size.
+fn put_chunks(
+    mut incoming: impl Stream<Item = Result<Incoming, StorageError>> + Unpin + Send,
+) -> impl Stream<Item = Result<Bytes, StorageError>> + Unpin + Send {
+    Box::pin(async_stream::try_stream! {
+        let mut received: u64 = 0;
+        loop {
+            match incoming.next().await {
+                Some(Ok(Incoming::Chunk(bytes))) => {
+                    received += bytes.len() as u64;
+                    yield bytes;
+                }
+                Some(Ok(Incoming::Finish { size })) if size == received => break,
+                Some(Ok(Incoming::Finish { size })) => Err(StorageError::SizeMismatch {
+                    declared: size,
+                    received,
+                })?,
+                Some(Err(error)) => Err(error)?,
+                None => Err(StorageError::MalformedStream("stream ended without finish"))?,
+            }
+        }
+    })
+}
+
+/// Creates the file an upload to `key` is written to before it is renamed into place:
+/// `{key}#{n}` with the lowest free n, as `object_store`'s local backend names its own.
+async fn create_staging_file(
+    root: &std::path::Path,
+    key: &str,
+) -> Result<(std::path::PathBuf, std::fs::File), StorageError> {
+    for attempt in 1..=MOST_CONCURRENT_ATTEMPTS {
+        let staged = root.join(format!("{key}#{attempt}"));
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&staged)
+            .await
+        {
+            Ok(file) => return Ok((staged, file.into_std().await)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(StorageError::Io(error)),
+        }
+    }
+    Err(StorageError::Io(std::io::Error::other(
+        "too many uploads to the same key at once",
+    )))
+}
+
 /// The local backend writes an upload to `{key}#{n}` (n = 1, 2, … the lowest free) and
 /// renames it on completion. A process killed mid-upload leaves that file behind; it is
 /// removed when the key is deleted, which the janitor does for every failed upload.
 async fn remove_staging_files(root: &std::path::Path, key: &str) -> Result<(), StorageError> {
-    const MOST_CONCURRENT_ATTEMPTS: u32 = 64;
     let mut misses = 0;
     for attempt in 1..=MOST_CONCURRENT_ATTEMPTS {
         match tokio::fs::remove_file(root.join(format!("{key}#{attempt}"))).await {

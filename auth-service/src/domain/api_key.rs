@@ -5,10 +5,11 @@
 //! base62 characters (the secret: 43 × log2(62) ≈ 256 bits). Only a bcrypt hash of the
 //! whole key is stored.
 
-use std::sync::LazyLock;
+use std::{sync::LazyLock, time::Duration};
 
 use chrono::{DateTime, Utc};
 use rand::{Rng, distr::Alphanumeric};
+use sha2::{Digest, Sha256};
 
 use crate::error::AuthError;
 
@@ -18,6 +19,10 @@ pub const SECRET_CHARS: usize = 43;
 /// bcrypt work factor: about 100 ms of CPU per hash or check.
 pub const HASH_COST: u32 = 10;
 pub const MAX_KEY_NAME_CHARS: usize = 100;
+/// Keys remembered as checked, and for how long: enough for every key in steady use, a
+/// few hundred KiB at most.
+const CHECKED_KEYS: u64 = 10_000;
+const CHECKED_FOR: Duration = Duration::from_secs(60 * 60);
 
 /// A well-formed API key. It has no `Display`, and its `Debug` shows only the prefix,
 /// so it cannot end up in a log by accident. No `PartialEq` either: keys are compared
@@ -54,6 +59,10 @@ impl ApiKey {
     /// The public part that identifies the key's row.
     pub fn prefix(&self) -> &str {
         &self.0[TAG.len()..TAG.len() + PREFIX_CHARS]
+    }
+
+    fn digest(&self) -> [u8; 32] {
+        Sha256::digest(self.0.as_bytes()).into()
     }
 
     /// The whole key, for the one moment it is shown to its owner.
@@ -133,6 +142,54 @@ impl KeyHash {
 impl std::fmt::Debug for KeyHash {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str("KeyHash(…)")
+    }
+}
+
+/// The keys this process has already checked with bcrypt, each by the SHA-256 of the
+/// whole key, with the stored hash it matched. Gateways verify a key they have cached
+/// again every few seconds to learn of revocation and expiry; without this, each of those
+/// checks would pay bcrypt again, and a few hundred keys in use would keep a core busy.
+///
+/// It vouches only for the exact key it checked, and only while the row still holds the
+/// hash it was checked against. The database is still read for every verification, so
+/// revocation and expiry apply at once. Only digests of keys that passed bcrypt are kept:
+/// a guessed key is never among them and always pays the full check. SHA-256 suffices
+/// here because the secret has 256 bits; bcrypt is for the stored hashes, which might
+/// leak.
+pub struct CheckedKeys(moka::sync::Cache<[u8; 32], KeyHash>);
+
+impl CheckedKeys {
+    pub fn new() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(CHECKED_KEYS)
+                .time_to_live(CHECKED_FOR)
+                .build(),
+        )
+    }
+
+    /// Whether `key` was checked against exactly `stored` before.
+    pub fn vouch_for(&self, key: &ApiKey, stored: &KeyHash) -> bool {
+        self.0
+            .get(&key.digest())
+            .is_some_and(|checked| checked.0 == stored.0)
+    }
+
+    /// Records that bcrypt found `key` to match `stored`.
+    pub fn remember(&self, key: &ApiKey, stored: &KeyHash) {
+        self.0.insert(key.digest(), stored.clone());
+    }
+}
+
+impl Default for CheckedKeys {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for CheckedKeys {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "CheckedKeys({} keys)", self.0.entry_count())
     }
 }
 
@@ -332,5 +389,31 @@ mod tests {
         let expiry = KeyExpiry::in_days(30, now).unwrap();
         assert_eq!(expiry.at() - now, chrono::TimeDelta::days(30));
         assert!(KeyExpiry::in_days(0, now).is_err());
+    }
+
+    #[test]
+    fn checked_keys_vouch_only_for_the_same_key_against_the_same_stored_hash() {
+        let checked = CheckedKeys::new();
+        let key = ApiKey::generate();
+        let stored = KeyHash::from_stored("$2b$10$stored".to_owned());
+        assert!(!checked.vouch_for(&key, &stored), "nothing is checked yet");
+
+        checked.remember(&key, &stored);
+        assert!(checked.vouch_for(&key, &stored));
+
+        let other_secret = ApiKey::parse(&format!(
+            "{TAG}{}_{}",
+            key.prefix(),
+            "a".repeat(SECRET_CHARS)
+        ))
+        .unwrap();
+        assert_eq!(other_secret.prefix(), key.prefix());
+        assert!(!checked.vouch_for(&other_secret, &stored));
+
+        let replaced = KeyHash::from_stored("$2b$10$replaced".to_owned());
+        assert!(
+            !checked.vouch_for(&key, &replaced),
+            "the row holds another hash"
+        );
     }
 }

@@ -4,6 +4,6 @@ pub mod api_key;
 pub mod session;
 pub mod user;
 
-pub use api_key::{ApiKey, ApiKeyName, KeyExpiry, KeyHash};
+pub use api_key::{ApiKey, ApiKeyName, CheckedKeys, KeyExpiry, KeyHash};
 pub use session::SessionToken;
 pub use user::{Email, UserName};

@@ -274,6 +274,33 @@ async fn a_revoked_key_is_refused() {
 }
 
 #[tokio::test]
+async fn a_key_verified_before_is_checked_again_against_the_stored_hash() {
+    let app = spawn_app().await;
+    let (user, created) = app.user_with_key().await;
+    let other = app.create_api_key(&user.id, "other", None).await.unwrap();
+    app.verify(&created.key).await.unwrap();
+    app.verify(&created.key).await.unwrap();
+    let wrong_secret = format!("{}{}", &created.key[..12], "a".repeat(43));
+    assert_refused(app.verify(&wrong_secret).await);
+    let mut connection = app.connection().await;
+    let other_hash: String = api_keys::table
+        .find(key_id(&other))
+        .select(api_keys::key_hash)
+        .get_result(&mut connection)
+        .await
+        .unwrap();
+
+    diesel::update(api_keys::table.find(key_id(&created)))
+        .set(api_keys::key_hash.eq(other_hash))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+
+    assert_refused(app.verify(&created.key).await);
+    app.verify(&other.key).await.unwrap();
+}
+
+#[tokio::test]
 async fn an_expired_key_is_refused() {
     let app = spawn_app().await;
     let user = app.ensure_user("ada@example.org", None).await.unwrap();
