@@ -224,6 +224,11 @@ stop_process() {
     done
     if fv_pid_alive "$pid"; then
         fv_note "$name (pid $pid) did not stop within 45 s of SIGTERM; killing it"
+        # What it was doing: the end of its log, which the cleanup removes with $work.
+        if [[ -f "$work/$name.log" ]]; then
+            fv_say "--- the end of $work/$name.log:"
+            tail -n 30 "$work/$name.log" >&2 || true
+        fi
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true

@@ -253,14 +253,15 @@ impl Application {
     /// finish for up to 30 seconds.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let handle = self.server.handle();
-        let server = self.server;
+        let mut server = self.server;
         tokio::select! {
-            served = server => served.context("http server failed"),
-            () = shutdown => {
-                handle.stop(true).await;
-                Ok(())
-            }
+            served = &mut server => return served.context("http server failed"),
+            () = shutdown => {}
         }
+        // The server future carries out the stop: it must go on being polled until the
+        // requests in flight are done. Dropped here, it would close their connections.
+        let (_, served) = tokio::join!(handle.stop(true), server);
+        served.context("http server failed")
     }
 }
 

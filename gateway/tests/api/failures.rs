@@ -393,6 +393,45 @@ async fn an_upload_that_trickles_is_cut_off_with_408() {
 }
 
 #[tokio::test]
+async fn a_stopping_gateway_accepts_nothing_new_and_finishes_the_upload_in_flight() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let key = app.api_key("ravi@example.com").await;
+    let (replica, stop, stopped) = app.spawn_stoppable_replica().await;
+    let part_head =
+        "--slow\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.txt\"\r\n\r\n";
+    let tail = "\r\n--slow--\r\n";
+    let (first, rest) = (100_000, 400_000);
+    let declared = part_head.len() + first + rest + tail.len();
+    let mut stream = start_raw_upload(&replica, &key, declared, first).await;
+    // The upload is in flight once its row exists.
+    assert!(
+        app.eventually(|| async { app.rows_with_status("pending").await == 1 })
+            .await
+    );
+
+    stop.send(()).unwrap();
+    let host = replica.trim_start_matches("http://").to_owned();
+    assert!(
+        app.eventually(|| async { tokio::net::TcpStream::connect(&host).await.is_err() })
+            .await,
+        "the stopping gateway still accepts connections"
+    );
+    stream.write_all(&vec![b'a'; rest]).await.unwrap();
+    stream.write_all(tail.as_bytes()).await.unwrap();
+
+    assert_eq!(
+        response_status_line(&mut stream).await,
+        "HTTP/1.1 201 Created"
+    );
+    drop(stream);
+    stopped.await.unwrap().unwrap();
+    assert_eq!(app.rows_with_status("active").await, 1);
+    let listed: Value = app.get(&key, "/api/files").await.json().await.unwrap();
+    assert_eq!(listed["items"][0]["size"], first + rest);
+}
+
+#[tokio::test]
 async fn a_compressed_upload_body_is_refused() {
     let app = spawn_app().await;
     let key = app.api_key("quin@example.com").await;

@@ -306,6 +306,26 @@ impl TestApp {
         start_gateway(self.gateway_config.clone()).await
     }
 
+    /// Another replica that stops, as it does on SIGTERM, once `stop` is sent; `stopped`
+    /// ends when it has.
+    pub async fn spawn_stoppable_replica(
+        &self,
+    ) -> (
+        String,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ) {
+        let gateway = flowsvault_gateway::startup::Application::build(self.gateway_config.clone())
+            .await
+            .unwrap();
+        let address = format!("http://127.0.0.1:{}", gateway.port());
+        let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+        let stopped = tokio::spawn(gateway.run_until_stopped(async {
+            let _ = stopping.await;
+        }));
+        (address, stop, stopped)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
