@@ -2,9 +2,11 @@
 //! then trusted for a short while from a cache keyed by the key's SHA-256, so bcrypt is
 //! paid once per key and TTL, not once per request (a key revoked through this gateway
 //! leaves its cache at once). A key in use is verified again in the background once
-//! three quarters of its TTL have passed, so its requests never wait for bcrypt; or the `fv_session` cookie, checked with auth-service on
-//! every request so that a revoked session is refused at once by every replica. A
-//! cookie-authenticated change must come from our own origin (CSRF).
+//! three quarters of its TTL have passed (a row read in auth-service, which pays bcrypt
+//! only for keys it has not checked before), so its requests never wait. Or the
+//! `fv_session` cookie, checked with auth-service on every request so that a revoked
+//! session is refused at once by every replica. A cookie-authenticated change must come
+//! from our own origin (CSRF).
 
 use std::{
     collections::HashMap,
@@ -366,7 +368,8 @@ fn verification(
     Some((running, true))
 }
 
-/// Asks auth-service about a key (bcrypt there) and caches the answer.
+/// Asks auth-service about a key (bcrypt there, the first time it sees the key) and
+/// caches the answer.
 async fn verify_key(
     state: &AppState,
     token: String,

@@ -135,6 +135,17 @@ impl TestApp {
         (user, created)
     }
 
+    /// The bcrypt hash a key's row holds.
+    async fn stored_hash(&self, key_id: Uuid) -> String {
+        let mut connection = self.connection().await;
+        api_keys::table
+            .find(key_id)
+            .select(api_keys::key_hash)
+            .get_result(&mut connection)
+            .await
+            .unwrap()
+    }
+
     async fn last_used_at(&self, key_id: Uuid) -> Option<DateTime<Utc>> {
         let mut connection = self.connection().await;
         api_keys::table
@@ -201,14 +212,8 @@ async fn a_created_key_is_described_without_its_secret() {
 async fn only_a_bcrypt_hash_of_the_key_is_stored() {
     let app = spawn_app().await;
     let (_, created) = app.user_with_key().await;
-    let mut connection = app.connection().await;
 
-    let stored: String = api_keys::table
-        .find(key_id(&created))
-        .select(api_keys::key_hash)
-        .get_result(&mut connection)
-        .await
-        .unwrap();
+    let stored = app.stored_hash(key_id(&created)).await;
 
     assert!(stored.starts_with("$2b$10$"), "not a cost 10 bcrypt hash");
     assert!(!stored.contains(&created.key[12..]));
@@ -282,13 +287,8 @@ async fn a_key_verified_before_is_checked_again_against_the_stored_hash() {
     app.verify(&created.key).await.unwrap();
     let wrong_secret = format!("{}{}", &created.key[..12], "a".repeat(43));
     assert_refused(app.verify(&wrong_secret).await);
+    let other_hash = app.stored_hash(key_id(&other)).await;
     let mut connection = app.connection().await;
-    let other_hash: String = api_keys::table
-        .find(key_id(&other))
-        .select(api_keys::key_hash)
-        .get_result(&mut connection)
-        .await
-        .unwrap();
 
     diesel::update(api_keys::table.find(key_id(&created)))
         .set(api_keys::key_hash.eq(other_hash))
