@@ -33,12 +33,12 @@ use sha2::{
     Digest, Sha256,
     digest::common::hazmat::{SerializableState, SerializedState},
 };
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
     error::StorageError,
     store::{Incoming, ObjectStorage, Stored},
-    writer::{RunningDigest, sync_dir, write_stream},
+    writer::{OutputFile, RunningDigest, sync_dir, write_stream},
 };
 
 /// Read size when hashing or copying staged bytes.
@@ -488,32 +488,27 @@ async fn write_spool(
     chunks: impl Stream<Item = Result<Bytes, StorageError>> + Unpin,
     digest: Option<RunningDigest>,
 ) -> Result<(u64, Option<RunningDigest>, Option<StorageError>), StorageError> {
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .await
-        .map_err(StorageError::Io)?;
-    let staged = base + file.metadata().await.map_err(StorageError::Io)?.len();
-    if offset > staged {
-        return Err(StorageError::OffsetBeyondStaged { offset, staged });
-    }
-    if offset < staged {
-        tracing::info!(
-            staged,
-            offset,
-            "dropping staged bytes that were never acknowledged"
-        );
-        file.set_len(offset - base)
-            .await
-            .map_err(StorageError::Io)?;
-    }
-    file.seek(std::io::SeekFrom::Start(offset - base))
-        .await
-        .map_err(StorageError::Io)?;
-    let (written, digest, failure) = write_stream(file.into_std().await, digest, chunks).await?;
+    let opening = path.to_path_buf();
+    let opened = tokio::task::spawn_blocking(move || {
+        let file = OutputFile::open(&opening, false).map_err(StorageError::Io)?;
+        let staged = base + file.len().map_err(StorageError::Io)?;
+        if offset > staged {
+            return Err(StorageError::OffsetBeyondStaged { offset, staged });
+        }
+        if offset < staged {
+            tracing::info!(
+                staged,
+                offset,
+                "dropping staged bytes that were never acknowledged"
+            );
+            file.set_len(offset - base).map_err(StorageError::Io)?;
+        }
+        Ok(file)
+    })
+    .await
+    .map_err(|_| StorageError::MalformedStream("the open task ended early"))?;
+    let file = opened?;
+    let (written, digest, failure) = write_stream(file, offset - base, digest, chunks).await?;
     Ok((offset + written, digest, failure))
 }
 

@@ -23,7 +23,7 @@ use tokio_util::io::ReaderStream;
 use crate::{
     config::{Backend, Config},
     error::StorageError,
-    writer::{RunningDigest, sync_dir, write_stream},
+    writer::{OutputFile, RunningDigest, sync_dir, write_stream},
 };
 
 /// Most uploads to one key at the same time on the local backend.
@@ -228,7 +228,7 @@ impl ObjectStorage {
         incoming: impl Stream<Item = Result<Incoming, StorageError>> + Unpin + Send,
     ) -> Result<Stored, StorageError> {
         let (staged, file) = create_staging_file(root, path.as_ref()).await?;
-        let written = write_stream(file, Some(RunningDigest::new()), put_chunks(incoming)).await;
+        let written = write_stream(file, 0, Some(RunningDigest::new()), put_chunks(incoming)).await;
         let stored = match written {
             Ok((received, Some(digest), None)) if digest.length == received => Ok(Stored {
                 size: received,
@@ -558,16 +558,15 @@ fn put_chunks(
 async fn create_staging_file(
     root: &std::path::Path,
     key: &str,
-) -> Result<(std::path::PathBuf, std::fs::File), StorageError> {
+) -> Result<(std::path::PathBuf, OutputFile), StorageError> {
     for attempt in 1..=MOST_CONCURRENT_ATTEMPTS {
         let staged = root.join(format!("{key}#{attempt}"));
-        match tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&staged)
+        let opening = staged.clone();
+        let opened = tokio::task::spawn_blocking(move || OutputFile::open(&opening, true))
             .await
-        {
-            Ok(file) => return Ok((staged, file.into_std().await)),
+            .map_err(|_| StorageError::MalformedStream("the open task ended early"))?;
+        match opened {
+            Ok(file) => return Ok((staged, file)),
             Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(error) => return Err(StorageError::Io(error)),
         }
