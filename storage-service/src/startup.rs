@@ -6,6 +6,13 @@ use tokio::net::TcpListener;
 
 use crate::{config::Config, grpc::StorageApi, staging::Staging, store::ObjectStorage};
 
+/// How much of one upload this service takes in before its writer has room for it (the
+/// writer's own queue holds 4 MiB more). Narrower than `kit::grpc`'s window: when the
+/// disk falls behind, the bytes wait in the gateway's bounded queue and the client's
+/// socket instead of growing this service's memory; on loopback 2 MiB does not slow a
+/// stream down.
+const UPLOAD_STREAM_WINDOW_BYTES: u32 = 2 * 1024 * 1024;
+
 pub struct Application {
     listener: TcpListener,
     api: StorageApi,
@@ -33,6 +40,7 @@ impl Application {
             .max_decoding_message_size(grpc::MAX_MESSAGE_BYTES)
             .max_encoding_message_size(grpc::MAX_MESSAGE_BYTES);
         let router = grpc::server()
+            .initial_stream_window_size(UPLOAD_STREAM_WINDOW_BYTES)
             .add_service(grpc::health_service().await)
             .add_service(service);
         grpc::serve(router, self.listener, shutdown).await

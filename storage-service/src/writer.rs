@@ -1,7 +1,8 @@
 //! Writing a stream of bytes to a local file without holding up the stream. The bytes are
-//! gathered into blocks of a mebibyte and handed through a short queue to a blocking
-//! thread, which hashes and writes them; receiving the next bytes overlaps writing the
-//! last ones, and memory stays at a few blocks whatever the length.
+//! gathered into blocks of a mebibyte and handed to a blocking thread, which hashes and
+//! writes them; receiving the next bytes overlaps writing the last ones. A write owns
+//! four blocks, passed back and forth: its memory is those four mebibytes whatever the
+//! length of the stream and however far the disk falls behind.
 //!
 //! Where the filesystem allows it, the file is written with direct I/O (`O_DIRECT`): the
 //! bytes go from these blocks to the device without a copy into the page cache. On the
@@ -39,8 +40,8 @@ const ALIGN: usize = 4096;
 const SYNC_EVERY_BYTES: u64 = 16 * 1024 * 1024;
 /// The file is written in blocks of this size (a multiple of [`ALIGN`]),
 const BLOCK_BYTES: usize = 1024 * 1024;
-/// with at most this many blocks waiting for the writer.
-const BLOCKS_IN_FLIGHT: usize = 4;
+/// of which a write has at most this many (one filling, the others written or waiting).
+const BLOCKS: usize = 4;
 
 /// Set once a filesystem refused direct I/O: files are then opened without it.
 static DIRECT_REFUSED: AtomicBool = AtomicBool::new(false);
@@ -265,7 +266,9 @@ impl Block {
 struct FileWriter {
     blocks: mpsc::Sender<Block>,
     /// Blocks the writer is done with, to be filled again.
-    spare: std::sync::mpsc::Receiver<Block>,
+    spare: mpsc::Receiver<Block>,
+    /// Blocks made so far, never more than [`BLOCKS`].
+    made: usize,
     pending: Block,
     writer: JoinHandle<std::io::Result<Option<RunningDigest>>>,
 }
@@ -284,27 +287,31 @@ impl FileWriter {
         .await
         .map_err(|_| StorageError::MalformedStream("the write task ended early"))?
         .map_err(StorageError::Io)?;
-        let (blocks, mut queue) = mpsc::channel::<Block>(BLOCKS_IN_FLIGHT);
-        let (returned, spare) = std::sync::mpsc::channel();
+        // Neither channel can fill: there are never more than BLOCKS blocks.
+        let (blocks, mut queue) = mpsc::channel::<Block>(BLOCKS);
+        let (returned, spare) = mpsc::channel(BLOCKS);
         let writer = tokio::task::spawn_blocking(move || {
             write_blocks(file, at, &mut queue, &returned, digest)
         });
         Ok(Self {
             blocks,
             spare,
+            made: 1,
             pending,
             writer,
         })
     }
 
-    /// Queues `bytes`, waiting while the queue is full. False once the writer has
+    /// Queues `bytes`, waiting while every block is taken. False once the writer has
     /// stopped; [`FileWriter::finish`] then tells why.
     async fn write(&mut self, mut bytes: &[u8]) -> bool {
         while !bytes.is_empty() {
             let taken = self.pending.fill(bytes);
             bytes = &bytes[taken..];
             if self.pending.is_full() {
-                let next = self.spare.try_recv().unwrap_or_else(|_| Block::new());
+                let Some(next) = self.next_block().await else {
+                    return false;
+                };
                 let full = std::mem::replace(&mut self.pending, next);
                 if self.blocks.send(full).await.is_err() {
                     return false;
@@ -312,6 +319,19 @@ impl FileWriter {
             }
         }
         true
+    }
+
+    /// An empty block: a new one while fewer than [`BLOCKS`] exist, else the next one the
+    /// writer is done with. `None` once the writer has stopped.
+    async fn next_block(&mut self) -> Option<Block> {
+        if let Ok(block) = self.spare.try_recv() {
+            return Some(block);
+        }
+        if self.made < BLOCKS {
+            self.made += 1;
+            return Some(Block::new());
+        }
+        self.spare.recv().await
     }
 
     /// Writes what is still pending and syncs the file: every byte queued is then on
@@ -367,7 +387,7 @@ fn write_blocks(
     mut file: OutputFile,
     mut at: u64,
     queue: &mut mpsc::Receiver<Block>,
-    returned: &std::sync::mpsc::Sender<Block>,
+    returned: &mpsc::Sender<Block>,
     mut digest: Option<RunningDigest>,
 ) -> std::io::Result<Option<RunningDigest>> {
     let mut syncing: Option<JoinHandle<std::io::Result<()>>> = None;
@@ -390,8 +410,9 @@ fn write_blocks(
             }
         }
         block.clear();
-        // The writer may be gone (the stream ended); the block is then simply dropped.
-        let _ = returned.send(block);
+        // Never full (see `FileWriter::start`); once the stream has ended nobody takes the
+        // block, and it is dropped.
+        let _ = returned.try_send(block);
     }
     // The last block's padding, if any, goes.
     if file.len()? > at {
