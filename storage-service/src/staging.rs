@@ -382,7 +382,13 @@ impl Staging {
             _ => hash_file(&path).await?,
         };
         match self.storage.local_file(object) {
-            Some(destination) if tokio::fs::rename(&path, &destination).await.is_ok() => {}
+            Some(destination) if tokio::fs::rename(&path, &destination).await.is_ok() => {
+                // The file is about to be recorded as active: its new name must survive a
+                // crash, as a POST's does.
+                if let Some(dir) = destination.parent() {
+                    sync_dir(dir).await?;
+                }
+            }
             _ => {
                 tracing::info!("rename failed; copying the staged bytes instead");
                 self.storage
