@@ -14,7 +14,9 @@
 #    the same 50 MiB PATCHes sent by curl (the protocol without a client library, whose
 #    own CPU time shares the two cores with the servers: compared with the curl POST);
 #    download of the stored file from GET /api/download/{id}, next to nginx sending the
-#    file it stored. Every upload is timed up to a `sync`, so each one counts the bytes
+#    same file (storage-service's object, read by nginx from the same directory), twice:
+#    dropped from the page cache first (`dd iflag=nocache`), so both read it from the
+#    disk, and read into the page cache first, so both send it from memory. Every upload is timed up to a `sync`, so each one counts the bytes
 #    reaching the disk whatever the server does about fsync. Every transfer's sha256 is
 #    checked.
 # 2. Peak resident memory of each service (gateway, auth-service, file-service,
@@ -484,6 +486,10 @@ http {
             dav_methods PUT;
             dav_access user:rw;
         }
+        # The objects storage-service stored, so both downloads send the same file.
+        location /stored/ {
+            alias $work/objects/;
+        }
     }
 }
 EOF
@@ -538,10 +544,10 @@ fi
 # MiB/s of each run, by run and round.
 declare -A rate
 upload_runs=(cp post tus tus-curl)
-download_runs=(download)
+download_runs=(download download-cached)
 if [[ -n "$nginx_bin" ]]; then
     upload_runs=(cp nginx-put post tus tus-curl)
-    download_runs=(nginx-get download)
+    download_runs=(nginx-get download nginx-get-cached download-cached)
 fi
 if [[ -n "$weed_bin" ]]; then
     upload_runs+=(weed-tus)
@@ -644,12 +650,21 @@ transfer() {
                 fv_die "SeaweedFS stored other bytes"
             curl -fsS -o /dev/null -X DELETE "$weed_url/bench/bench-$round.bin"
             ;;
-        nginx-get | download)
-            url="http://127.0.0.1:$nginx_port/bench.bin"
+        nginx-get* | download*)
+            stored=("$work/objects/$post_id"-*)
+            [[ -f "${stored[0]}" ]] || fv_die "no stored object for file $post_id"
+            url="http://127.0.0.1:$nginx_port/stored/${stored[0]##*/}"
             header=()
-            if [[ "$run" == download ]]; then
+            if [[ "$run" == download* ]]; then
                 url="$base/api/download/$post_id"
                 header=("${auth[@]}")
+            fi
+            if [[ "$run" == *-cached ]]; then
+                # From memory: the whole file in the page cache first.
+                cat "${stored[0]}" >/dev/null
+            else
+                # From the disk: out of the page cache (whichever run read it last).
+                dd if="${stored[0]}" iflag=nocache count=0 status=none
             fi
             start="$(now)"
             curl -fsS -o "$work/output.bin" "${header[@]}" "$url"
@@ -694,11 +709,13 @@ label() {
         tus) printf 'tus /api/uploads (tus-js-client, 50 MiB PATCHes, staged, then committed)' ;;
         tus-curl) printf 'tus /api/uploads (curl, one PATCH per 50 MiB piece, each after the last is acknowledged)' ;;
         weed-tus) printf 'SeaweedFS filer tus (the same client and chunks)' ;;
-        nginx-get) printf 'nginx GET (sendfile)' ;;
-        download) printf 'GET /api/download (disk → storage-service → gateway → curl)' ;;
+        nginx-get) printf 'nginx GET of the stored object (sendfile, from the disk)' ;;
+        download) printf 'GET /api/download (disk → storage-service → gateway → curl, from the disk)' ;;
+        nginx-get-cached) printf 'nginx GET of the stored object (sendfile, from the page cache)' ;;
+        download-cached) printf 'GET /api/download (disk → storage-service → gateway → curl, from the page cache)' ;;
     esac
 }
-all_runs=(cp nginx-put post tus tus-curl weed-tus nginx-get download)
+all_runs=(cp nginx-put post tus tus-curl weed-tus nginx-get download nginx-get-cached download-cached)
 # shellcheck disable=SC2016 # markdown
 printf 'MiB/s of each run; every upload is timed up to a `sync`.\n\n| round |'
 for run in "${all_runs[@]}"; do
@@ -741,6 +758,7 @@ printf '| transfer | MiB/s | compared with | its MiB/s | ratio of the medians | 
 printf '|---|---|---|---|---|---|---|\n'
 compare post nginx-put '≥ 70 %'
 compare download nginx-get '≥ 50 %'
+compare download-cached nginx-get-cached '≥ 50 %'
 compare tus-curl post '≥ 85 %'
 compare tus post '≥ 85 %'
 compare tus weed-tus '> 100 %'
