@@ -122,6 +122,10 @@ impl ErrorCode {
             Code::ResourceExhausted => ErrorCode::RateLimited,
             Code::Unavailable => ErrorCode::UpstreamUnavailable,
             Code::DeadlineExceeded => ErrorCode::UpstreamTimeout,
+            // What tonic makes of a deadline that passed, on either side of the call.
+            Code::Cancelled if status.message() == tonic::TimeoutExpired(()).to_string() => {
+                ErrorCode::UpstreamTimeout
+            }
             Code::Ok
             | Code::Cancelled
             | Code::Unknown
@@ -169,6 +173,16 @@ mod tests {
         let slow = ErrorCode::of_status(&Status::deadline_exceeded("timeout"));
         assert_eq!(down.http_status(), 503);
         assert_eq!(slow.http_status(), 504);
+    }
+
+    #[test]
+    fn a_deadline_tonic_enforced_is_504_and_other_cancellations_502() {
+        // The conversion tonic applies when its timeout layer gives up on a call.
+        let expired = Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        assert_eq!(expired.code(), tonic::Code::Cancelled);
+        assert_eq!(ErrorCode::of_status(&expired).http_status(), 504);
+        let cancelled = ErrorCode::of_status(&Status::cancelled("the caller went away"));
+        assert_eq!(cancelled.http_status(), 502);
     }
 
     #[test]

@@ -25,9 +25,12 @@ impl FileName {
     pub fn sanitize(raw: &str) -> Result<Self, EmptyFileName> {
         // Browsers on some systems send a whole path; keep its last component.
         let last_component = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+        // Removed before composing: a character removed between a letter and its accent
+        // would otherwise leave the two apart.
         let cleaned: String = last_component
-            .nfc()
+            .chars()
             .filter(|&character| !is_unsafe(character))
+            .nfc()
             .collect();
         let trimmed = cleaned
             .trim()
@@ -135,6 +138,10 @@ fn truncate_keeping_extension(name: &str) -> String {
         }
         stem.push(character);
     }
+    if extension.is_empty() {
+        // The cut may have left the name ending in a dot or a space, as sanitize never does.
+        stem.truncate(stem.trim_end_matches(['.', ' ']).len());
+    }
     stem + &extension
 }
 
@@ -161,6 +168,20 @@ mod tests {
     #[test]
     fn names_are_normalized_to_nfc() {
         assert_eq!(sanitized("cafe\u{301}.txt"), "caf\u{e9}.txt");
+        for raw in [
+            "cafe\u{200B}\u{301}.txt",
+            "cafe\u{202E}\u{301}.txt",
+            "cafe\u{7}\u{301}.txt",
+        ] {
+            assert_eq!(sanitized(raw), "caf\u{e9}.txt", "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_name_cut_short_does_not_end_in_a_dot_or_a_space() {
+        let raw = format!("{}. .{}", "a".repeat(MAX_NAME_BYTES - 3), "b".repeat(40));
+        let name = sanitized(&raw);
+        assert_eq!(name, "a".repeat(MAX_NAME_BYTES - 3));
     }
 
     #[test]
