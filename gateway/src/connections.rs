@@ -129,6 +129,11 @@ pub async fn middleware(
     response
         .head_mut()
         .set_connection_type(ConnectionType::Close);
+    // A place comes back as soon as one of the address's connections closes.
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from_static("1"),
+    );
     Ok(request.into_response(response).map_into_right_body())
 }
 

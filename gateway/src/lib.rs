@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod backends;
+pub mod body_pace;
 pub mod client_ip;
 pub mod config;
 pub mod connections;

@@ -35,7 +35,7 @@ use actix_web::{
     web,
 };
 use flowsvault_proto::ErrorCode;
-use redis::Script;
+use redis::{Script, aio::MultiplexedConnection};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
@@ -148,10 +148,9 @@ impl Class {
         if method == Method::POST && (path == "/api/upload" || path == "/api/uploads") {
             return Some(Class::Upload);
         }
-        // The bytes of a resumable upload and its progress: its creation counted.
-        if path.starts_with("/api/uploads/")
-            && matches!(*method, Method::PATCH | Method::HEAD | Method::OPTIONS)
-        {
+        // The bytes of a resumable upload and its progress: its creation counted (the
+        // middleware still counts callers it has not verified lately).
+        if Self::moves_an_upload(method, path) {
             return None;
         }
         let share_download = (path.starts_with("/api/s/") && path.ends_with("/download"))
@@ -161,6 +160,13 @@ impl Class {
             return Some(Class::Download);
         }
         Some(Class::Api)
+    }
+
+    /// A resumable upload's bytes and progress (PATCH, HEAD, OPTIONS on
+    /// `/api/uploads/{id}`).
+    pub fn moves_an_upload(method: &Method, path: &str) -> bool {
+        path.starts_with("/api/uploads/")
+            && matches!(*method, Method::PATCH | Method::HEAD | Method::OPTIONS)
     }
 }
 
@@ -263,6 +269,10 @@ pub struct Limiter {
     limits: RateLimits,
     prefix: String,
     redis: Option<deadpool_redis::Pool>,
+    /// The connection every decision shares (a multiplexed connection carries many
+    /// requests at once). Taken from the pool, which checks a connection with a PING each
+    /// time it hands one out, only when there is none: a decision is one round trip.
+    connection: Mutex<Option<MultiplexedConnection>>,
     /// Hashed once; sent by hash, and in full only when Redis does not know it yet.
     script: Script,
     redis_failed_at: Mutex<Option<Instant>>,
@@ -347,6 +357,7 @@ impl Limiter {
             limits,
             prefix: prefix.to_owned(),
             redis,
+            connection: Mutex::new(None),
             script: Script::new(SCRIPT),
             redis_failed_at: Mutex::new(None),
             memory: Mutex::new(HashMap::new()),
@@ -597,7 +608,7 @@ impl Limiter {
             return None;
         }
         let window_ms = u64::try_from(spec.window.as_millis()).unwrap_or(u64::MAX);
-        let mut connection = match pool.get().await {
+        let mut connection = match self.connection(pool).await {
             Ok(connection) => connection,
             Err(deadpool_redis::PoolError::Timeout(deadpool_redis::TimeoutType::Wait)) => {
                 tracing::warn!("every redis connection stayed busy: one decision in memory");
@@ -660,7 +671,31 @@ impl Limiter {
     }
 
     /// Decisions move to memory until Redis answers a probe again.
+    /// The shared connection, or a new one from the pool when there is none.
+    async fn connection(
+        &self,
+        pool: &deadpool_redis::Pool,
+    ) -> Result<MultiplexedConnection, deadpool_redis::PoolError> {
+        if let Some(connection) = self
+            .connection
+            .lock()
+            .ok()
+            .and_then(|shared| shared.clone())
+        {
+            return Ok(connection);
+        }
+        let connection = MultiplexedConnection::clone(&*pool.get().await?);
+        if let Ok(mut shared) = self.connection.lock() {
+            *shared = Some(connection.clone());
+        }
+        Ok(connection)
+    }
+
     fn redis_unreachable(&self, error: &str) {
+        // The next decision takes a connection the pool has checked.
+        if let Ok(mut shared) = self.connection.lock() {
+            *shared = None;
+        }
         if !self.degraded.swap(true, Ordering::Relaxed) {
             tracing::warn!(%error, "redis unreachable: rate limits fall back to memory");
             self.metrics.redis_fallbacks.inc();
@@ -860,14 +895,23 @@ pub async fn middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let routed_path = request.match_info().as_str().to_owned();
-    let Some(class) = Class::of(request.method(), &routed_path) else {
+    let class = Class::of(request.method(), &routed_path);
+    let moves_an_upload = Class::moves_an_upload(request.method(), &routed_path);
+    if class.is_none() && !moves_an_upload {
         return Ok(next.call(request).await?.map_into_left_body());
-    };
+    }
     let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
     let client = state.proxies.client_ip(request.request());
     let ids = identifiers(&request, &state, client);
+    // An upload's bytes are not counted when they come from a caller this replica verified
+    // lately. Any other caller is counted as an API call: verifying it is the expensive
+    // work (bcrypt, gRPC) that the limit comes before.
+    let verified = ids.iter().any(|id| id.starts_with("user:"));
+    let Some(class) = class.or((!verified).then_some(Class::Api)) else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
     let Some(decision) = state.limiter.check(class, &ids).await else {
         return Ok(next.call(request).await?.map_into_left_body());
     };

@@ -15,6 +15,7 @@ use sha2::Digest;
 use crate::{
     auth::{KeyCache, Site},
     backends::Backends,
+    body_pace,
     client_ip::TrustedProxies,
     config::{Config, Fault},
     connections::{self, ConnectionCounter},
@@ -223,6 +224,7 @@ impl Application {
                 .configure(routes::configure)
                 .configure(extra)
                 .default_service(web::to(routes::web_fallback))
+                .wrap(from_fn(body_pace::middleware))
                 .wrap(from_fn(rate_limit::middleware))
                 .wrap(from_fn(cors::middleware))
                 .wrap(from_fn(connections::middleware))

@@ -324,6 +324,32 @@ impl ObjectStorage {
         }
     }
 
+    /// The user metadata kept with the object (decoded), empty where the backend keeps
+    /// none (local disk).
+    pub async fn metadata(&self, path: &Path) -> Result<Vec<(String, String)>, StorageError> {
+        if self.local_root.is_some() {
+            return Ok(Vec::new());
+        }
+        let options = GetOptions {
+            head: true,
+            ..GetOptions::default()
+        };
+        let result = self.store.get_opts(path, options).await?;
+        Ok(result
+            .attributes
+            .iter()
+            .filter_map(|(attribute, value)| match attribute {
+                Attribute::Metadata(name) => {
+                    let value = percent_encoding::percent_decode_str(value.as_ref())
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    Some((name.to_string(), value))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
     #[tracing::instrument(skip(self), fields(key = %path))]
     pub async fn head(&self, path: &Path) -> Result<object_store::ObjectMeta, StorageError> {
         Ok(self.store.head(path).await?)

@@ -116,10 +116,19 @@ fn resource(path: &str) -> actix_web::Resource {
 }
 
 async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
+    let error = ApiError::new(
         ErrorCode::MethodNotAllowed,
         format!("{} is not allowed on {}", request.method(), request.path()),
-    ))
+    );
+    // The methods the OpenAPI document gives the route (a test holds it to the routes).
+    let allowed = request.match_pattern().and_then(|pattern| {
+        let document = request.app_data::<web::Data<openapi::OpenApiJson>>()?;
+        document.allowed(&pattern).map(str::to_owned)
+    });
+    Err(match allowed {
+        Some(methods) => error.with_header(actix_web::http::header::ALLOW, methods),
+        None => error,
+    })
 }
 
 pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -136,6 +145,21 @@ pub fn invalid_input(error: impl std::fmt::Display) -> actix_web::Error {
 
 /// Largest JSON body any route takes (key and share creation, bulk delete of 1,000 ids).
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
+/// The largest form body read whole (a share password, the development sign-in).
+pub const MAX_FORM_BYTES: usize = 4096;
+
+/// A small form body, read whole: past [`MAX_FORM_BYTES`], or when it cannot be read,
+/// a problem document (the `web::Bytes` extractor answers those in plain text).
+pub async fn form_body(payload: web::Payload) -> Result<web::Bytes, ApiError> {
+    match payload.to_bytes_limited(MAX_FORM_BYTES).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(_)) => Err(ApiError::invalid("the request body could not be read")),
+        Err(_) => Err(ApiError::new(
+            ErrorCode::BodyTooLarge,
+            format!("a form body may be at most {MAX_FORM_BYTES} bytes"),
+        )),
+    }
+}
 
 /// Maps JSON body errors: too large is 413 `body_too_large`, anything else 400.
 pub fn invalid_json(error: actix_web::error::JsonPayloadError) -> actix_web::Error {

@@ -2,7 +2,9 @@
 //! attributes on the handlers and the schemas derived on the JSON types, built once at
 //! start-up and served at `GET /api/openapi.json`.
 
-use actix_web::{HttpResponse, http::header::ContentType, web};
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, http::Method, http::header::ContentType, web};
 use bytes::Bytes;
 use utoipa::{
     Modify, OpenApi, ToResponse,
@@ -153,11 +155,43 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// The document serialized once, shared by every worker.
 #[derive(Debug, Clone)]
-pub struct OpenApiJson(Bytes);
+pub struct OpenApiJson {
+    json: Bytes,
+    /// The methods of each documented path pattern, as an `Allow` header lists them.
+    allowed: HashMap<String, String>,
+}
 
 impl OpenApiJson {
     pub fn build() -> anyhow::Result<Self> {
-        Ok(Self(Bytes::from(document().to_json()?)))
+        let json = document().to_json()?;
+        let parsed: serde_json::Value = serde_json::from_str(&json)?;
+        let allowed = parsed["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, item)| {
+                let methods: Vec<String> = item
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(method, _)| method.to_ascii_uppercase())
+                    .filter(|method| Method::from_bytes(method.as_bytes()).is_ok())
+                    .collect();
+                (path.clone(), methods.join(", "))
+            })
+            .collect();
+        Ok(Self {
+            json: Bytes::from(json),
+            allowed,
+        })
+    }
+
+    /// The `Allow` header of a documented path pattern (`/api/files/{id}`).
+    pub fn allowed(&self, pattern: &str) -> Option<&str> {
+        self.allowed
+            .get(pattern)
+            .map(String::as_str)
+            .filter(|methods| !methods.is_empty())
     }
 }
 
@@ -171,7 +205,7 @@ impl OpenApiJson {
 pub async fn openapi(json: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::json())
-        .body(json.0.clone())
+        .body(json.json.clone())
 }
 
 /// The request is malformed: a bad query, path, header, form or JSON body.

@@ -31,11 +31,12 @@ use utoipa::ToSchema;
 
 use super::{
     download::{RangeRequest, parse_range, send_file},
+    form_body,
     keys::{KeyLifetime, key_lifetime_schema, rfc3339},
     no_content,
     openapi::{
-        BadGateway, BadRequest, Forbidden, GatewayTimeout, Gone, NotFound, ServiceUnavailable,
-        TooManyRequests, Unauthorized,
+        BadGateway, BadRequest, Forbidden, GatewayTimeout, Gone, NotFound, PayloadTooLarge,
+        ServiceUnavailable, TooManyRequests, Unauthorized,
     },
 };
 use crate::{
@@ -44,8 +45,6 @@ use crate::{
 
 const GRANT_COOKIE: &str = "fv_share_grant";
 const GRANT_HOURS: i64 = 24;
-/// Largest download form read (it carries at most a password).
-const MAX_FORM_BYTES: usize = 4096;
 
 /// A share link as its owner sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -318,9 +317,6 @@ pub async fn shared(
 
 /// The `password` field of a form body, if any.
 fn form_password(body: &[u8]) -> Result<Option<String>, ApiError> {
-    if body.len() > MAX_FORM_BYTES {
-        return Err(ApiError::invalid("the form is too large"));
-    }
     Ok(url::form_urlencoded::parse(body)
         .find(|(name, _)| name == "password")
         .map(|(_, value)| value.into_owned()))
@@ -437,6 +433,7 @@ async fn limit_password_attempts(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 410, response = Gone),
+        (status = 413, response = PayloadTooLarge),
         (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -446,8 +443,9 @@ pub async fn download(
     state: web::Data<AppState>,
     request_id: RequestId,
     token: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let body = form_body(payload).await?;
     let header_password = request
         .headers()
         .get("x-share-password")
@@ -482,6 +480,7 @@ pub struct SharePasswordForm {
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 410, response = Gone),
+        (status = 413, response = PayloadTooLarge),
         (status = 429, response = TooManyRequests),
         (status = 503, response = ServiceUnavailable),
     ),
@@ -491,9 +490,9 @@ pub async fn download_with_form(
     state: web::Data<AppState>,
     request_id: RequestId,
     token: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    download(request, state, request_id, token, body).await
+    download(request, state, request_id, token, payload).await
 }
 
 /// The public page of a link: what it shares and a download button (with a password
@@ -516,9 +515,13 @@ pub async fn page_download(
     state: web::Data<AppState>,
     request_id: RequestId,
     token: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> HttpResponse {
     let token = token.into_inner();
+    let body = match form_body(payload).await {
+        Ok(body) => body,
+        Err(error) => return error_page(&error),
+    };
     let password = match form_password(&body) {
         Ok(password) => password,
         Err(error) => return error_page(&error),

@@ -24,10 +24,10 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    no_content,
+    form_body, no_content,
     openapi::{
-        BadGateway, Forbidden, GatewayTimeout, NotFound, ServiceUnavailable, TooManyRequests,
-        Unauthorized,
+        BadGateway, Forbidden, GatewayTimeout, NotFound, PayloadTooLarge, ServiceUnavailable,
+        TooManyRequests, Unauthorized,
     },
     profile::{UserView, user_view},
 };
@@ -44,8 +44,6 @@ const DEV_EMAIL: &str = "developer@flowsvault.localhost";
 const DEV_NAME: &str = "Developer";
 /// How long the browser may spend at the provider.
 const SIGN_IN_COOKIE_MINUTES: i64 = 10;
-/// Largest development sign-in form read.
-const MAX_FORM_BYTES: usize = 4096;
 
 /// A way to sign in.
 #[derive(Debug, Serialize, ToSchema)]
@@ -320,13 +318,14 @@ pub struct DevSignInForm {
             headers(("Location" = String), ("Set-Cookie" = String))),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
         (status = 429, response = TooManyRequests),
     ),
 )]
 pub async fn dev_sign_in(
     request: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: web::Payload,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     if !state.settings.dev_signin {
@@ -339,9 +338,7 @@ pub async fn dev_sign_in(
     if !state.site.is_same_origin(&request) {
         return Err(cross_origin());
     }
-    if body.len() > MAX_FORM_BYTES {
-        return Err(ApiError::invalid("the form is too large"));
-    }
+    let body = form_body(payload).await?;
     let callback_url = url::form_urlencoded::parse(&body)
         .chain(url::form_urlencoded::parse(
             request.query_string().as_bytes(),

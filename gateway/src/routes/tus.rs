@@ -13,7 +13,7 @@
 //! bytes as the object and makes the file active, after the same content check as a
 //! single-request upload.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use base64::Engine;
@@ -22,7 +22,7 @@ use chrono::Utc;
 use flowsvault_proto::{
     ErrorCode, FileDuration, FileName,
     files::v1::{
-        BeginResumableRequest, BeginUploadRequest, CompleteUploadRequest, FailUploadRequest, File,
+        BeginResumableRequest, BeginUploadRequest, CompleteUploadRequest, FailUploadRequest,
         LeaseUploadRequest, RecordUploadOffsetRequest, UploadSession, UploadSessionRequest,
     },
     from_timestamp,
@@ -44,7 +44,7 @@ use super::{
         Locked, MethodNotAllowed, NotFound, PayloadTooLarge, PreconditionFailed,
         ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType,
     },
-    upload::{Pace, require_no_encoding, too_large},
+    upload::{Pace, object_metadata, require_no_encoding, too_large},
 };
 use crate::{
     auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState, validation,
@@ -388,6 +388,7 @@ async fn session_of(
         (status = 404, response = NotFound),
         (status = 410, response = Gone),
         (status = 412, response = PreconditionFailed),
+        (status = 429, response = TooManyRequests),
         (status = 502, response = BadGateway),
         (status = 503, response = ServiceUnavailable),
         (status = 504, response = GatewayTimeout),
@@ -439,6 +440,7 @@ pub async fn head(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 423, response = Locked),
+        (status = 429, response = TooManyRequests),
         (status = 460, response = ChecksumMismatch),
         (status = 502, response = BadGateway),
         (status = 503, response = ServiceUnavailable),
@@ -944,15 +946,6 @@ async fn finish(
     let mut finished = session.clone();
     finished.finished = true;
     Ok(finished)
-}
-
-/// What the object of a resumable upload carries besides its bytes.
-fn object_metadata(file: &File, user_id: &str) -> HashMap<String, String> {
-    [
-        ("originalName".to_owned(), file.original_name.clone()),
-        ("userId".to_owned(), user_id.to_owned()),
-    ]
-    .into()
 }
 
 /// The first bytes of a stored object, for the content check.

@@ -9,11 +9,15 @@ use bytes::Bytes;
 use flowsvault_proto::{
     ErrorCode, FileDuration, FileName,
     files::v1::{BeginUploadRequest, CompleteUploadRequest, FailUploadRequest, File, FileStatus},
+    from_timestamp,
     storage::v1::{PutFinish, PutHeader, PutRequest, put_request},
 };
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use utoipa::ToSchema;
@@ -533,11 +537,7 @@ impl PendingUpload {
             message: Some(put_request::Message::Header(PutHeader {
                 key: self.file.file_name.clone(),
                 content_type: self.file.mime_type.clone(),
-                metadata: [
-                    ("originalName".to_owned(), self.file.original_name.clone()),
-                    ("userId".to_owned(), self.user_id.clone()),
-                ]
-                .into(),
+                metadata: object_metadata(&self.file, &self.user_id),
             })),
         };
         let feed = async move {
@@ -658,5 +658,78 @@ impl Drop for PendingUpload {
                 }
             }
         });
+    }
+}
+
+/// What an object carries besides its bytes, as the seed's objects did: its original
+/// name, owner, upload time, duration and expiry (when it has one). Kept with the object
+/// where the backend can (S3 metadata), so a bucket alone still says whose each object is
+/// and until when it is wanted.
+pub fn object_metadata(file: &File, user_id: &str) -> HashMap<String, String> {
+    let uploaded_at = file
+        .uploaded_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .unwrap_or_else(chrono::Utc::now);
+    let duration = FileDuration::from_proto(file.duration);
+    let expires_at = file
+        .expires_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .or_else(|| {
+            let seconds = duration?.seconds()?;
+            Some(uploaded_at + chrono::TimeDelta::seconds(seconds))
+        });
+    let at = |time: chrono::DateTime<chrono::Utc>| {
+        time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let mut metadata = HashMap::from([
+        ("originalName".to_owned(), file.original_name.clone()),
+        ("userId".to_owned(), user_id.to_owned()),
+        ("uploadedAt".to_owned(), at(uploaded_at)),
+    ]);
+    if let Some(duration) = duration {
+        metadata.insert("duration".to_owned(), duration.as_str().to_owned());
+    }
+    if let Some(expires_at) = expires_at {
+        metadata.insert("expiresAt".to_owned(), at(expires_at));
+    }
+    metadata
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_carry_the_seeds_metadata() {
+        let file = File {
+            original_name: "Résumé.pdf".to_owned(),
+            duration: FileDuration::OneDay.to_proto().into(),
+            ..File::default()
+        };
+        let metadata = object_metadata(&file, "u-1");
+        assert_eq!(metadata["originalName"], "Résumé.pdf");
+        assert_eq!(metadata["userId"], "u-1");
+        assert_eq!(metadata["duration"], "1d");
+        let parse = |name: &str| chrono::DateTime::parse_from_rfc3339(&metadata[name]).unwrap();
+        assert_eq!(
+            parse("expiresAt") - parse("uploadedAt"),
+            chrono::TimeDelta::days(1)
+        );
+
+        let kept = File {
+            duration: FileDuration::Unlimited.to_proto().into(),
+            uploaded_at: Some(flowsvault_proto::to_timestamp(
+                chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+                    .unwrap()
+                    .to_utc(),
+            )),
+            ..file
+        };
+        let metadata = object_metadata(&kept, "u-1");
+        assert_eq!(metadata["uploadedAt"], "2026-01-02T03:04:05.000Z");
+        assert_eq!(metadata["duration"], "unlimited");
+        assert!(!metadata.contains_key("expiresAt"));
     }
 }

@@ -36,12 +36,27 @@ async fn a_burst_on_two_replicas_admits_at_most_the_limit_and_spoofing_adds_noth
                 replica.clone()
             };
             tokio::spawn(async move {
-                client
+                let response = client
                     .get(format!("{base}/api/limits"))
                     .send()
                     .await
-                    .unwrap()
-                    .status()
+                    .unwrap();
+                let header = |name: &str| {
+                    response
+                        .headers()
+                        .get(name)
+                        .map(|value| value.to_str().unwrap().to_owned())
+                };
+                let remaining: u64 = header("x-ratelimit-remaining").unwrap().parse().unwrap();
+                let reset: u64 = header("x-ratelimit-reset").unwrap().parse().unwrap();
+                assert_eq!(header("x-ratelimit-limit").as_deref(), Some("100"));
+                assert!(remaining < 100 && (1..=60).contains(&reset));
+                if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                    assert_eq!(remaining, 0);
+                    let retry: u64 = header("retry-after").unwrap().parse().unwrap();
+                    assert!((1..=60).contains(&retry));
+                }
+                response.status()
             })
         })
         .collect();
@@ -343,4 +358,29 @@ async fn a_json_body_over_the_limit_is_413_and_creates_nothing() {
     // Only the key of the test itself exists.
     let keys: serde_json::Value = app.get(&key, "/api/keys").await.json().await.unwrap();
     assert_eq!(keys.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_form_body_over_the_limit_is_a_413_problem_document() {
+    let app = spawn_app_with(|_| {}).await;
+    // Past the form limit, and past actix's own 256 KiB default (answered in plain text
+    // by its extractor).
+    for size in [5 * 1024, 300 * 1024] {
+        let response = app
+            .client
+            .post(app.url("/api/s/no-such-link/download"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("password={}", "p".repeat(size)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{size}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{size}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "body_too_large", "{size}");
+    }
 }

@@ -62,6 +62,12 @@ async fn connections_past_the_cap_are_refused_and_closed_while_the_others_work()
     );
     assert!(answer.contains("too_many_connections"), "{answer}");
     assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nretry-after: 1\r\n"),
+        "{answer}"
+    );
+    assert!(
         answer.to_ascii_lowercase().contains("connection: close"),
         "{answer}"
     );

@@ -252,11 +252,19 @@ async fn killing_storage_mid_upload_never_yields_an_active_file(backend: Backend
 }
 
 /// A client that goes away part-way through its body, at several points: before the
-/// sniffed head is complete, just after it, and deep into the file.
+/// sniffed head is complete, just after it, deep into the file, past two whole S3 parts
+/// (8 MiB each: the multipart upload holds parts when it is aborted), and at a random
+/// byte (printed on failure).
 async fn a_client_that_disconnects_mid_upload_leaves_nothing_behind(backend: Backend) {
     let app = spawn_app_on(backend, |_| {}).await;
     let key = app.api_key("nina@example.com").await;
-    for cut_after in [1_000usize, 70_000, 3_000_000] {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    let nanos = usize::try_from(nanos).unwrap_or(0);
+    // Past the sniffed head, so that it too leaves a row to clean up.
+    let random_cut = 65_537 + nanos % (24 * 1024 * 1024);
+    for cut_after in [1_000usize, 70_000, 3_000_000, 20 * 1024 * 1024, random_cut] {
         let sent: Vec<Result<Bytes, std::io::Error>> = (0..cut_after)
             .step_by(64 * 1024)
             .map(|start| Ok(Bytes::from(vec![b'a'; (cut_after - start).min(64 * 1024)])))
@@ -282,17 +290,18 @@ async fn a_client_that_disconnects_mid_upload_leaves_nothing_behind(backend: Bac
             .await,
         "every interrupted upload is marked failed"
     );
-    // The first cut came before the head was sniffed: no row at all. The other two had
+    // The first cut came before the head was sniffed: no row at all. The other four had
     // rows, now failed and their objects removed.
     assert!(
-        app.eventually(|| async { app.rows_with_status("purged").await == 2 })
-            .await
+        app.eventually(|| async { app.rows_with_status("purged").await == 4 })
+            .await,
+        "random cut after {random_cut} bytes"
     );
     assert_eq!(app.rows_with_status("active").await, 0);
     assert!(
         app.eventually(|| async { app.leftovers().await.is_empty() })
             .await,
-        "{:?}",
+        "random cut after {random_cut} bytes: {:?}",
         app.leftovers().await
     );
 }
@@ -390,6 +399,69 @@ async fn an_upload_that_trickles_is_cut_off_with_408() {
             .await
     );
     assert_eq!(app.rows_with_status("active").await, 0);
+}
+
+/// Starts `POST /api/keys` with a JSON body of `declared` bytes, of which only `first`
+/// are sent.
+async fn start_raw_json(
+    address: &str,
+    key: &str,
+    declared: usize,
+    first: &[u8],
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let host = address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /api/keys HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn any_body_that_stalls_or_trickles_is_cut_off_while_others_are_served() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(|config| {
+        config.body_idle_timeout_secs = 1;
+        config.min_upload_bytes_per_sec = 10_000;
+        config.upload_rate_window_secs = 1;
+    })
+    .await;
+    let key = app.api_key("quinn@example.com").await;
+    // A JSON body that stops after its first bytes.
+    let mut stalled = start_raw_json(&app.address, &key, 1_000, br#"{"name":"#).await;
+    // One that trickles 10 bytes every 100 ms (100 bytes/s).
+    let mut trickled = start_raw_json(&app.address, &key, 60_000, br#"{"name":""#).await;
+    let trickle = async {
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if trickled.write_all(b"aaaaaaaaaa").await.is_err() {
+                break;
+            }
+        }
+    };
+    // Meanwhile a normal request is answered at once.
+    let served = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        app.get(&key, "/api/keys").await.status()
+    };
+    let (_, status) = tokio::join!(
+        tokio::time::timeout(std::time::Duration::from_secs(3), trickle),
+        served
+    );
+    assert_eq!(status, StatusCode::OK);
+    for stream in [&mut stalled, &mut trickled] {
+        assert_eq!(
+            response_status_line(stream).await,
+            "HTTP/1.1 408 Request Timeout"
+        );
+    }
+    // Neither made a key: only the test's own exists.
+    let keys: Value = app.get(&key, "/api/keys").await.json().await.unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -75,7 +75,23 @@ async fn unknown_routes_and_wrong_methods_are_problem_documents() {
     assert_eq!(problem(missing).await["code"], "not_found");
     let wrong = app.client.put(app.url("/api/health")).send().await.unwrap();
     assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.headers()["allow"], "GET");
     assert_eq!(problem(wrong).await["code"], "method_not_allowed");
+    // The Allow header names what the route serves.
+    let wrong = app
+        .client
+        .put(app.url("/api/files/0b7c2a4e-1111-4222-8333-944455556666"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let mut allowed: Vec<&str> = wrong.headers()["allow"]
+        .to_str()
+        .unwrap()
+        .split(", ")
+        .collect();
+    allowed.sort_unstable();
+    assert_eq!(allowed, ["DELETE", "GET"]);
 }
 
 /// Every route `routes::configure` registers, with its methods (OpenAPI spelling).
@@ -195,12 +211,6 @@ async fn the_openapi_document_describes_every_route() {
                 "{method} {path}"
             );
             for status in ["401", "429", "502", "503", "504"] {
-                // A resumable upload's progress and bytes are not rate limited.
-                let unlimited =
-                    *path == "/api/uploads/{id}" && ["head", "patch"].contains(&method.as_str());
-                if status == "429" && unlimited {
-                    continue;
-                }
                 assert!(responses.contains_key(status), "{method} {path} {status}");
             }
         }
@@ -346,4 +356,36 @@ async fn the_openapi_document_is_public_and_not_rate_limited() {
         assert_eq!(response.status(), StatusCode::OK);
         assert!(!response.headers().contains_key("x-ratelimit-limit"));
     }
+}
+
+#[tokio::test]
+async fn a_silent_service_is_504_and_a_missing_one_503_with_retry_after() {
+    // A listener that takes connections and never answers: file-service, too slow.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let app = spawn_app_with(|config| {
+        config.files_url = silent_url;
+        config.upstream_timeout_secs = 1;
+    })
+    .await;
+    let key = app.api_key("ulla@example.com").await;
+    let slow = app.get(&key, "/api/files").await;
+    assert_eq!(slow.status(), StatusCode::GATEWAY_TIMEOUT);
+    let body = problem(slow).await;
+    assert_eq!(body["code"], "upstream_timeout");
+    assert!(!body.to_string().contains("127.0.0.1"), "{body}");
+
+    // An address nobody listens on: file-service down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let app = spawn_app_with(|config| config.files_url = format!("http://{closed}")).await;
+    let key = app.api_key("ulla@example.com").await;
+    let down = app.get(&key, "/api/files").await;
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(down.headers()["retry-after"], "5");
+    let body = problem(down).await;
+    assert_eq!(body["code"], "upstream_unavailable");
+    assert!(!body.to_string().contains("127.0.0.1"), "{body}");
 }

@@ -3,7 +3,7 @@
     reason = "test helpers: a panic is a failed test with its location"
 )]
 
-use std::future::pending;
+use std::{collections::HashMap, future::pending};
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use flowsvault_auth_service::{
@@ -493,6 +493,20 @@ impl TestApp {
             .await
             .unwrap();
         meta.e_tag.unwrap()
+    }
+
+    /// The user metadata the S3 server keeps with the object of file `id`, by lower-case
+    /// name (S3 keeps metadata names in lower case).
+    pub async fn s3_metadata(&self, id: &str) -> HashMap<String, String> {
+        let keys = self.file_keys().await;
+        let key = keys.iter().find(|key| key.starts_with(id)).unwrap();
+        s3_storage()
+            .metadata(&ObjectStorage::path(key).unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .collect()
     }
 
     /// What the janitor's stale-write pass does once the grace period is over, for this

@@ -308,7 +308,9 @@ fn load(
 #[tokio::test]
 async fn losing_redis_under_load_falls_back_to_memory_and_comes_back_within_10_s() {
     let mut redis = PrivateRedis::start().await;
-    let limit = 40;
+    // Far above what the load sends before Redis dies (about 60 requests in 300 ms), so
+    // the client is not refused here already, and below what it sends in the 2 s after.
+    let limit = 100;
     let app = spawn_app_with(|config| {
         config.redis_url = Some(redis.url());
         config.rate_limit_api = format!("{limit}/1m");
@@ -549,4 +551,47 @@ async fn concurrent_requests_share_one_lease_refill() {
         from_redis <= 25.0,
         "{from_redis} requests went to Redis themselves"
     );
+}
+
+/// How many times Redis ran `command`, from its `INFO commandstats`.
+#[allow(clippy::unwrap_used, reason = "test helper: a panic is a failed test")]
+async fn redis_calls(redis: &PrivateRedis, command: &str) -> u64 {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .map_or(0, |rest| rest.split(',').next().unwrap().parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_decision_in_redis_is_one_round_trip() {
+    let redis = PrivateRedis::start().await;
+    let app = spawn_app_with(|config| {
+        config.redis_url = Some(redis.url());
+        config.rate_limit_api = "1000/1m".into();
+    })
+    .await;
+    // Warm up: the first decision takes a connection from the pool.
+    let first = app.get("fv_warm-up", "/api/files").await;
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let pings = redis_calls(&redis, "ping").await;
+    let unwatches = redis_calls(&redis, "unwatch").await;
+    let scripts = redis_calls(&redis, "evalsha").await + redis_calls(&redis, "eval").await;
+    // Keys nobody has seen: each request is a new set of identifiers, decided in Redis.
+    for turn in 0..20 {
+        let response = app.get(&format!("fv_unknown-{turn}"), "/api/files").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers().contains_key("x-ratelimit-limit"));
+    }
+    let scripts_run =
+        redis_calls(&redis, "evalsha").await + redis_calls(&redis, "eval").await - scripts;
+    assert!(scripts_run >= 20, "{scripts_run} scripts for 20 decisions");
+    // Nothing else: no PING (nor UNWATCH) before each decision.
+    assert_eq!(redis_calls(&redis, "ping").await - pings, 0);
+    assert_eq!(redis_calls(&redis, "unwatch").await - unwatches, 0);
 }

@@ -746,6 +746,13 @@ async fn on_s3_parts_go_up_as_the_upload_proceeds() {
     let (file, stored) = tus.finished(&id).await;
     assert_eq!(file["sha256"], sha256_hex(&bytes));
     assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
+    let metadata = app.s3_metadata(&id).await;
+    assert_eq!(
+        metadata["originalname"],
+        file["originalName"].as_str().unwrap()
+    );
+    assert_eq!(metadata["duration"], file["duration"].as_str().unwrap());
+    assert!(metadata.contains_key("uploadedat"), "{metadata:?}");
 
     // Terminated part-way: its multipart upload is aborted, nothing is left.
     let abandoned = tus.create("abandoned.png", bytes.len() as u64).await;
@@ -765,4 +772,51 @@ async fn on_s3_parts_go_up_as_the_upload_proceeds() {
     let left = app.leftovers().await;
     assert_eq!(left.len(), 1, "only the finished file is left: {left:?}");
     assert_eq!(staged_bytes(&app), 0);
+}
+
+#[tokio::test]
+async fn an_uploads_bytes_are_not_counted_but_callers_not_verified_are() {
+    let app = crate::helpers::spawn_app_with(|config| config.rate_limit_api = "3/1m".into()).await;
+    let tus = Tus::new(&app).await;
+    // The creation verifies the key (and counts as an upload, not as an API call).
+    let path = tus.create("counted.txt", 8).await;
+    for offset in 0..6 {
+        let response = tus.patch(&path, offset, b"x".to_vec()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::NO_CONTENT,
+            "PATCH at {offset}"
+        );
+        assert!(!response.headers().contains_key("x-ratelimit-limit"));
+    }
+    assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(6)));
+
+    // A key nobody verified costs a verification each time: counted as an API call, per
+    // address, and refused past the limit before that work is done.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let response = app
+            .client
+            .patch(app.url(&path))
+            .bearer_auth("fv_not-a-key-anybody-issued")
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", "6")
+            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+            .body(b"zz".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert!(response.headers().contains_key("x-ratelimit-limit"));
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+
+    // The verified owner's upload goes on, from the same address.
+    let response = tus.patch(&path, 6, b"yy".to_vec()).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // Downloads are a class of their own, so the address's spent API calls do not hide it.
+    let id = path.rsplit('/').next().unwrap();
+    let download = app.get(&tus.key, &format!("/api/download/{id}")).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(&download.bytes().await.unwrap()[..], b"xxxxxxyy");
 }

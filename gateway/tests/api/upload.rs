@@ -320,6 +320,15 @@ async fn sizes_round_trip(backend: crate::helpers::Backend) {
             "{length} bytes"
         );
         if backend == crate::helpers::Backend::S3 {
+            // The seed's metadata travels with the object.
+            let metadata = app.s3_metadata(id).await;
+            assert_eq!(metadata["originalname"], name, "{length} bytes");
+            assert_eq!(metadata["userid"].len(), 36, "a uuid: {metadata:?}");
+            assert_eq!(
+                metadata["uploadedat"].len(),
+                "2026-01-01T00:00:00.000Z".len()
+            );
+            assert!(metadata.contains_key("duration"), "{metadata:?}");
             let etag = app.s3_etag(id).await;
             let parts = content.len().div_ceil(8 * MIB).max(1);
             if parts > 1 {
