@@ -52,9 +52,9 @@ pub async fn middleware(
     let settings = request
         .app_data::<web::Data<AppState>>()
         .map(|state| state.settings.pace);
-    let Some(settings) = settings
-        .filter(|_| has_body(&request) && !paced_by_handler(request.method(), request.path()))
-    else {
+    let Some(settings) = settings.filter(|_| {
+        has_body(&request) && !paced_by_handler(request.method(), request.match_info().as_str())
+    }) else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
     let cut = Arc::new(AtomicBool::new(false));
@@ -86,11 +86,17 @@ pub async fn middleware(
 }
 
 /// A body that fails with a timeout when it stalls or trickles, and says so in `cut`.
+/// The clocks run only while the handler reads: the time it spends elsewhere (checking
+/// the caller, say) before its first read or between reads is not the client's stall.
 struct PacedBody {
     inner: Payload,
     settings: PaceSettings,
+    /// Armed when a read finds nothing to take, and kept while the reads that follow
+    /// find nothing either.
     idle: Pin<Box<Sleep>>,
-    window_start: Instant,
+    waiting: bool,
+    /// Set by the first read.
+    window_start: Option<Instant>,
     window_bytes: u64,
     cut: Arc<AtomicBool>,
 }
@@ -100,8 +106,9 @@ impl PacedBody {
         Self {
             inner,
             idle: Box::pin(tokio::time::sleep(settings.idle)),
+            waiting: false,
             settings,
-            window_start: Instant::now(),
+            window_start: None,
             window_bytes: 0,
             cut,
         }
@@ -117,12 +124,13 @@ impl PacedBody {
     /// Counts a chunk; false when the window it closes was too slow.
     fn keeps_pace(&mut self, bytes: usize, now: Instant) -> bool {
         self.window_bytes += bytes as u64;
-        let elapsed = now.duration_since(self.window_start);
+        let window_start = *self.window_start.get_or_insert(now);
+        let elapsed = now.duration_since(window_start);
         if elapsed < self.settings.window.max(Duration::from_millis(1)) {
             return true;
         }
         let rate = self.window_bytes as f64 / elapsed.as_secs_f64();
-        self.window_start = now;
+        self.window_start = Some(now);
         self.window_bytes = 0;
         self.settings.min_bytes_per_sec == 0 || rate >= self.settings.min_bytes_per_sec as f64
     }
@@ -135,21 +143,28 @@ impl Stream for PacedBody {
         if self.cut.load(Ordering::Relaxed) {
             return Poll::Ready(None);
         }
+        let now = Instant::now();
+        self.window_start.get_or_insert(now);
         match Pin::new(&mut self.inner).poll_next(context) {
             Poll::Ready(Some(Ok(chunk))) => {
-                let now = Instant::now();
+                self.waiting = false;
                 if !self.keeps_pace(chunk.len(), now) {
                     return self.cut_off();
                 }
-                let idle = self.settings.idle;
-                self.idle.as_mut().reset(now + idle);
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(other) => Poll::Ready(other),
-            Poll::Pending => match self.idle.as_mut().poll(context) {
-                Poll::Ready(()) => self.cut_off(),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                if !self.waiting {
+                    self.waiting = true;
+                    let deadline = now + self.settings.idle;
+                    self.idle.as_mut().reset(deadline);
+                }
+                match self.idle.as_mut().poll(context) {
+                    Poll::Ready(()) => self.cut_off(),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 }

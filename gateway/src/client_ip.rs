@@ -1,19 +1,59 @@
 //! The client's address: the socket peer, unless that peer is a trusted proxy, in which
-//! case `Forwarded` (RFC 7239; else `X-Forwarded-For`) is read from the right, skipping
-//! trusted hops. A hop that cannot be read ends the walk: what lies left of it was written
-//! by nobody we trust. A header sent by anyone else changes nothing.
+//! case the one header the deployment names (`X-Forwarded-For` by default, or RFC 7239
+//! `Forwarded`) is read from the right, skipping trusted hops. Which header is read is
+//! configuration, never the request's choice: proxies append to one and pass the other
+//! through untouched, so a client could otherwise pick its own address by sending the
+//! header its proxy ignores. A hop that cannot be read ends the walk: what lies left of it
+//! was written by nobody we trust. A header sent by anyone else changes nothing.
 
 use std::net::{IpAddr, SocketAddr};
 
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
+/// The header a deployment's proxies write the client's address to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(format!(
+                "{other:?} is neither X-Forwarded-For nor Forwarded"
+            )),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::XForwardedFor => "x-forwarded-for",
+            Self::Forwarded => "forwarded",
+        }
+    }
+
+    fn hop(self, element: &str) -> Option<IpAddr> {
+        match self {
+            Self::XForwardedFor => hop_address(element),
+            Self::Forwarded => forwarded_for(element),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    ranges: Vec<IpNet>,
+    header: ForwardedHeader,
+}
 
 impl TrustedProxies {
-    /// Parses a comma-separated list of addresses and CIDR ranges.
-    pub fn parse(list: &str) -> Result<Self, String> {
+    /// Parses a comma-separated list of addresses and CIDR ranges whose `header` is read.
+    pub fn parse(list: &str, header: ForwardedHeader) -> Result<Self, String> {
         list.split(',')
             .map(str::trim)
             .filter(|entry| !entry.is_empty())
@@ -24,11 +64,11 @@ impl TrustedProxies {
                     .map_err(|_| format!("{entry:?} is not an address or CIDR range"))
             })
             .collect::<Result<Vec<_>, _>>()
-            .map(Self)
+            .map(|ranges| Self { ranges, header })
     }
 
     pub fn trusts(&self, address: &IpAddr) -> bool {
-        self.0.iter().any(|range| range.contains(address))
+        self.ranges.iter().any(|range| range.contains(address))
     }
 
     pub fn client_ip(&self, request: &HttpRequest) -> Option<IpAddr> {
@@ -36,18 +76,12 @@ impl TrustedProxies {
         if !self.trusts(&peer) {
             return Some(peer);
         }
-        let headers = request.headers();
-        let (name, address_of): (&str, fn(&str) -> Option<IpAddr>) =
-            if headers.contains_key("forwarded") {
-                ("forwarded", forwarded_for)
-            } else {
-                ("x-forwarded-for", hop_address)
-            };
         // Each hop, left to right; `None` for one that cannot be read.
-        let hops: Vec<Option<IpAddr>> = headers
-            .get_all(name)
+        let hops: Vec<Option<IpAddr>> = request
+            .headers()
+            .get_all(self.header.name())
             .flat_map(|value| match value.to_str() {
-                Ok(value) => value.split(',').map(address_of).collect(),
+                Ok(value) => value.split(',').map(|hop| self.header.hop(hop)).collect(),
                 Err(_) => vec![None],
             })
             .collect();
@@ -102,9 +136,13 @@ mod tests {
             .to_http_request()
     }
 
+    fn trusting(list: &str) -> TrustedProxies {
+        TrustedProxies::parse(list, ForwardedHeader::XForwardedFor).unwrap()
+    }
+
     #[test]
-    fn forwarded_is_read_from_the_right_too() {
-        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+    fn forwarded_is_read_from_the_right_when_configured() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8", ForwardedHeader::Forwarded).unwrap();
         let ip = |text: &str| text.parse::<IpAddr>().ok();
         let chained = with_header(
             "10.1.1.1:4000",
@@ -112,6 +150,7 @@ mod tests {
             r#"for=1.2.3.4, For="[2001:db8:cafe::17]:4711";proto=https, for=10.0.0.2"#,
         );
         assert_eq!(proxies.client_ip(&chained), ip("2001:db8:cafe::17"));
+        let proxies = trusting("10.0.0.0/8");
         let with_port = with_header(
             "10.1.1.1:4000",
             "X-Forwarded-For",
@@ -121,8 +160,30 @@ mod tests {
     }
 
     #[test]
+    fn only_the_configured_header_is_read() {
+        // ingress-nginx appends to X-Forwarded-For and passes a client's `Forwarded`
+        // through: reading whichever is present would let the client pick its address.
+        let proxies = trusting("10.0.0.0/8");
+        let both = TestRequest::default()
+            .peer_addr("10.1.1.1:4000".parse().unwrap())
+            .insert_header(("Forwarded", "for=1.2.3.4"))
+            .insert_header(("X-Forwarded-For", "6.6.6.6, 198.51.100.7"))
+            .to_http_request();
+        assert_eq!(proxies.client_ip(&both), "198.51.100.7".parse().ok());
+        let only_forwarded = with_header("10.1.1.1:4000", "Forwarded", "for=1.2.3.4");
+        assert_eq!(proxies.client_ip(&only_forwarded), "10.1.1.1".parse().ok());
+        let proxies = TrustedProxies::parse("10.0.0.0/8", ForwardedHeader::Forwarded).unwrap();
+        assert_eq!(proxies.client_ip(&both), "1.2.3.4".parse().ok());
+        assert_eq!(
+            ForwardedHeader::parse(" Forwarded "),
+            Ok(ForwardedHeader::Forwarded)
+        );
+        assert!(ForwardedHeader::parse("x-real-ip").is_err());
+    }
+
+    #[test]
     fn a_hop_that_cannot_be_read_ends_the_walk() {
-        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let proxies = trusting("10.0.0.0/8");
         let ip = |text: &str| text.parse::<IpAddr>().ok();
         // Whatever stands left of `unknown` was written by the client itself.
         let hidden = with_header(
@@ -131,6 +192,7 @@ mod tests {
             "1.2.3.4, unknown, 10.0.0.2",
         );
         assert_eq!(proxies.client_ip(&hidden), ip("10.0.0.2"));
+        let proxies = TrustedProxies::parse("10.0.0.0/8", ForwardedHeader::Forwarded).unwrap();
         let obfuscated = with_header("10.1.1.1:4000", "Forwarded", "for=1.2.3.4, for=_hidden");
         assert_eq!(proxies.client_ip(&obfuscated), ip("10.1.1.1"));
         // From an untrusted peer, neither header counts.
@@ -148,14 +210,14 @@ mod tests {
 
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_claims() {
-        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let proxies = trusting("10.0.0.0/8");
         let spoofed = request("203.0.113.9:4000", Some("1.2.3.4"));
         assert_eq!(proxies.client_ip(&spoofed), "203.0.113.9".parse().ok());
     }
 
     #[test]
     fn a_trusted_proxy_chain_is_read_from_the_right() {
-        let proxies = TrustedProxies::parse("10.0.0.0/8, 192.168.1.1").unwrap();
+        let proxies = trusting("10.0.0.0/8, 192.168.1.1");
         let chained = request("10.1.1.1:4000", Some("1.2.3.4, 198.51.100.7, 192.168.1.1"));
         assert_eq!(proxies.client_ip(&chained), "198.51.100.7".parse().ok());
         let without_header = request("10.1.1.1:4000", None);
@@ -164,8 +226,9 @@ mod tests {
 
     #[test]
     fn bad_entries_are_refused() {
-        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
-        assert!(TrustedProxies::parse("proxy.local").is_err());
-        assert!(TrustedProxies::parse("").unwrap().0.is_empty());
+        let parse = |list| TrustedProxies::parse(list, ForwardedHeader::default());
+        assert!(parse("10.0.0.0/33").is_err());
+        assert!(parse("proxy.local").is_err());
+        assert!(parse("").unwrap().ranges.is_empty());
     }
 }

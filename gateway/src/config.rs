@@ -116,10 +116,19 @@ pub struct Config {
     )]
     pub rate_limit_share_password: String,
 
-    /// Proxies whose X-Forwarded-For is believed: addresses and CIDR ranges,
+    /// Proxies whose forwarded-address header is believed: addresses and CIDR ranges,
     /// comma-separated. Empty: the socket peer is always the client.
     #[arg(long, env = "FLOWSVAULT_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+
+    /// The header trusted proxies write the client's address to: `X-Forwarded-For` or
+    /// `Forwarded`. Only this one is read, whatever else a request carries.
+    #[arg(
+        long,
+        env = "FLOWSVAULT_FORWARDED_HEADER",
+        default_value = "X-Forwarded-For"
+    )]
+    pub forwarded_header: String,
 
     /// Seconds a client has to send a request's headers.
     #[arg(long, env = "FLOWSVAULT_HEADER_TIMEOUT_SECS", default_value_t = 10)]

@@ -27,10 +27,10 @@ use std::{
 };
 
 use actix_web::{
-    Error, HttpMessage, ResponseError,
+    Error, HttpMessage, HttpResponse, ResponseError,
     body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
-    http::{Method, header::HeaderValue},
+    http::{Method, StatusCode, header::HeaderValue},
     middleware::Next,
     web,
 };
@@ -149,7 +149,7 @@ impl Class {
             return Some(Class::Upload);
         }
         // The bytes of a resumable upload and its progress: its creation counted (the
-        // middleware still counts callers it has not verified lately).
+        // middleware still counts credentials refused with 401).
         if Self::moves_an_upload(method, path) {
             return None;
         }
@@ -376,10 +376,7 @@ impl Limiter {
     /// is over its limit (and then none is counted).
     pub async fn check(self: &Arc<Self>, class: Class, identifiers: &[String]) -> Option<Decision> {
         let spec = self.limits.of(class)?;
-        let keys: Vec<String> = identifiers
-            .iter()
-            .map(|id| format!("{}:rl:{}:{id}", self.prefix, class.name()))
-            .collect();
+        let keys = self.keys(class, identifiers);
         self.probe_redis_if_degraded().await;
         let leased = keys.join(" ");
         let mut waits = 0;
@@ -441,6 +438,22 @@ impl Limiter {
             self.refused_until.insert(key.clone(), now + decision.reset);
         }
         Some(decision)
+    }
+
+    /// Where `class`'s windows of these identifiers are kept.
+    fn keys(&self, class: Class, identifiers: &[String]) -> Vec<String> {
+        identifiers
+            .iter()
+            .map(|id| format!("{}:rl:{}:{id}", self.prefix, class.name()))
+            .collect()
+    }
+
+    /// A refusal of `class` for these identifiers when this replica already knows one of
+    /// them to be over its limit; counts nothing and asks nobody.
+    pub fn known_refused(&self, class: Class, identifiers: &[String]) -> Option<Decision> {
+        let spec = self.limits.of(class)?;
+        let keys = self.keys(class, identifiers);
+        self.refused_here(spec, &keys, Instant::now())
     }
 
     /// A refusal when one of the identifiers is known to be over its limit.
@@ -670,7 +683,6 @@ impl Limiter {
         }
     }
 
-    /// Decisions move to memory until Redis answers a probe again.
     /// The shared connection, or a new one from the pool when there is none.
     async fn connection(
         &self,
@@ -691,6 +703,7 @@ impl Limiter {
         Ok(connection)
     }
 
+    /// Decisions move to memory until Redis answers a probe again.
     fn redis_unreachable(&self, error: &str) {
         // The next decision takes a connection the pool has checked.
         if let Ok(mut shared) = self.connection.lock() {
@@ -905,29 +918,64 @@ pub async fn middleware(
     };
     let client = state.proxies.client_ip(request.request());
     let ids = identifiers(&request, &state, client);
-    // An upload's bytes are not counted when they come from a caller this replica verified
-    // lately. Any other caller is counted as an API call: verifying it is the expensive
-    // work (bcrypt, gRPC) that the limit comes before.
-    let verified = ids.iter().any(|id| id.starts_with("user:"));
-    let Some(class) = class.or((!verified).then_some(Class::Api)) else {
-        return Ok(next.call(request).await?.map_into_left_body());
+    let Some(class) = class else {
+        return moving_an_upload(request, next, &state, &ids).await;
     };
     let Some(decision) = state.limiter.check(class, &ids).await else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
     if !decision.allowed {
-        let error = ApiError::new(
-            ErrorCode::RateLimited,
-            format!("too many {} requests; try again later", class.name()),
-        );
-        let mut response = error.error_response();
-        insert_headers(response.headers_mut(), &decision);
+        let response = refusal(class, &decision);
         return Ok(request.into_response(response).map_into_right_body());
     }
     request.extensions_mut().insert(decision);
     let mut response = next.call(request).await?;
     insert_headers(response.headers_mut(), &decision);
     Ok(response.map_into_left_body())
+}
+
+/// An upload's bytes and progress are not counted: an upload is counted once, when it is
+/// created. What is counted, as an API call, is a credential that fails: verifying one is
+/// the expensive work (bcrypt, gRPC) that limits exist to come before. So a caller this
+/// replica has not verified lately (its cache lapsed, or another replica verified it) is
+/// checked first against identifiers already known to be over their limit, and counted
+/// only when it turns out to be refused with 401.
+async fn moving_an_upload<B: MessageBody + 'static>(
+    request: ServiceRequest,
+    next: Next<B>,
+    state: &AppState,
+    ids: &[String],
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    if ids.iter().any(|id| id.starts_with("user:")) {
+        return Ok(next.call(request).await?.map_into_left_body());
+    }
+    if let Some(refused) = state.limiter.known_refused(Class::Api, ids) {
+        let response = refusal(Class::Api, &refused);
+        return Ok(request.into_response(response).map_into_right_body());
+    }
+    let mut response = next.call(request).await?;
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return Ok(response.map_into_left_body());
+    }
+    let Some(decision) = state.limiter.check(Class::Api, ids).await else {
+        return Ok(response.map_into_left_body());
+    };
+    if !decision.allowed {
+        let refused = refusal(Class::Api, &decision);
+        return Ok(response.into_response(refused).map_into_right_body());
+    }
+    insert_headers(response.headers_mut(), &decision);
+    Ok(response.map_into_left_body())
+}
+
+fn refusal(class: Class, decision: &Decision) -> HttpResponse {
+    let error = ApiError::new(
+        ErrorCode::RateLimited,
+        format!("too many {} requests; try again later", class.name()),
+    );
+    let mut response = error.error_response();
+    insert_headers(response.headers_mut(), decision);
+    response
 }
 
 #[cfg(test)]

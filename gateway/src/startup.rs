@@ -16,7 +16,7 @@ use crate::{
     auth::{KeyCache, Site},
     backends::Backends,
     body_pace,
-    client_ip::TrustedProxies,
+    client_ip::{ForwardedHeader, TrustedProxies},
     config::{Config, Fault},
     connections::{self, ConnectionCounter},
     cors::{self, CorsOrigins},
@@ -161,7 +161,9 @@ impl Application {
                 &config.rate_limit_share_password,
             )?,
         };
-        let proxies = TrustedProxies::parse(&config.trusted_proxies)
+        let header = ForwardedHeader::parse(&config.forwarded_header)
+            .map_err(|error| anyhow::anyhow!("FLOWSVAULT_FORWARDED_HEADER: {error}"))?;
+        let proxies = TrustedProxies::parse(&config.trusted_proxies, header)
             .map_err(|error| anyhow::anyhow!("FLOWSVAULT_TRUSTED_PROXIES: {error}"))?;
         let metrics = Metrics::new();
         let state = web::Data::new(AppState {

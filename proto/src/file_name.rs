@@ -49,7 +49,12 @@ impl FileName {
         } else {
             trimmed.to_owned()
         };
-        Ok(Self(truncate_keeping_extension(&name)))
+        // A cut can leave nothing but what the trim removes (a dot and spaces).
+        let name = truncate_keeping_extension(&name);
+        if name.chars().all(|character| character == '.') {
+            return Err(EmptyFileName);
+        }
+        Ok(Self(name))
     }
 
     pub fn as_str(&self) -> &str {
@@ -182,6 +187,9 @@ mod tests {
         let raw = format!("{}. .{}", "a".repeat(MAX_NAME_BYTES - 3), "b".repeat(40));
         let name = sanitized(&raw);
         assert_eq!(name, "a".repeat(MAX_NAME_BYTES - 3));
+        // Nothing left once cut and trimmed: refused, never an empty name.
+        let raw = format!(".{}.{}", " ".repeat(300), "b".repeat(40));
+        assert_eq!(FileName::sanitize(&raw), Err(EmptyFileName));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, http::Method, http::header::ContentType, web};
+use actix_web::{HttpResponse, http::header::ContentType, web};
 use bytes::Bytes;
 use utoipa::{
     Modify, OpenApi, ToResponse,
@@ -153,6 +153,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
     document
 }
 
+/// The operations a path item may hold, as OpenAPI names them.
+const OPERATIONS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Routes served outside the API document: the Prometheus scrape and the share page.
+const UNDOCUMENTED: [(&str, &str); 2] = [("/metrics", "GET"), ("/s/{token}", "GET, POST")];
+
 /// The document serialized once, shared by every worker.
 #[derive(Debug, Clone)]
 pub struct OpenApiJson {
@@ -165,21 +173,25 @@ impl OpenApiJson {
     pub fn build() -> anyhow::Result<Self> {
         let json = document().to_json()?;
         let parsed: serde_json::Value = serde_json::from_str(&json)?;
-        let allowed = parsed["paths"]
+        let mut allowed: HashMap<String, String> = parsed["paths"]
             .as_object()
             .into_iter()
             .flatten()
             .map(|(path, item)| {
+                // A path item also holds `parameters`, `summary` and the like.
                 let methods: Vec<String> = item
                     .as_object()
                     .into_iter()
                     .flatten()
+                    .filter(|(name, _)| OPERATIONS.contains(&name.as_str()))
                     .map(|(method, _)| method.to_ascii_uppercase())
-                    .filter(|method| Method::from_bytes(method.as_bytes()).is_ok())
                     .collect();
                 (path.clone(), methods.join(", "))
             })
             .collect();
+        for (path, methods) in UNDOCUMENTED {
+            allowed.insert((*path).to_owned(), (*methods).to_owned());
+        }
         Ok(Self {
             json: Bytes::from(json),
             allowed,

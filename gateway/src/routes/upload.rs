@@ -3,7 +3,7 @@
 //! `active` only after the object is complete; every other ending marks it `failed`
 //! and removes whatever was stored.
 
-use actix_multipart::{Field, Multipart};
+use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use bytes::Bytes;
 use flowsvault_proto::{
@@ -32,8 +32,8 @@ use super::{
     },
 };
 use crate::{
-    auth::Principal, config::Fault, problem::ApiError, request_id::RequestId, startup::AppState,
-    validation,
+    auth::Principal, config::Fault, gather::Gathered, problem::ApiError, request_id::RequestId,
+    startup::AppState, validation,
 };
 
 /// Room for multipart boundaries and part headers when judging `Content-Length`.
@@ -136,6 +136,7 @@ pub async fn upload(
                 })?;
                 let extension = name.extension();
                 validation::check_extension(&state.settings.allowed_extensions, &extension)?;
+                let mut field = FilePart::new(field);
                 let head = Head::read(&mut field, limit, &mut pace).await?;
                 let sniffed = validation::sniff(&extension, &head.prefix())?;
                 let mime_type = sniffed.map_or_else(
@@ -242,7 +243,10 @@ impl Pace {
         }
     }
 
-    async fn next_chunk(&mut self, field: &mut Field) -> Result<Option<Bytes>, ApiError> {
+    async fn next_chunk<S>(&mut self, field: &mut S) -> Result<Option<Bytes>, ApiError>
+    where
+        S: futures_util::Stream<Item = Result<Bytes, MultipartError>> + Unpin,
+    {
         self.next_from(field, malformed).await
     }
 
@@ -342,7 +346,7 @@ async fn same_upload(
     earlier: &File,
     name: &FileName,
     head: Head,
-    field: &mut Field,
+    field: &mut FilePart,
     limit: u64,
     pace: &mut Pace,
 ) -> Result<(), ApiError> {
@@ -420,7 +424,10 @@ pub(super) fn too_large(limit: u64) -> ApiError {
     .with("limit", limit.into())
 }
 
-fn malformed(error: actix_multipart::MultipartError) -> ApiError {
+/// The file part, its chunks gathered before they go to storage-service.
+type FilePart = Gathered<Field, MultipartError>;
+
+fn malformed(error: MultipartError) -> ApiError {
     ApiError::invalid(format!("malformed multipart body: {error}"))
 }
 
@@ -433,7 +440,7 @@ struct Head {
 }
 
 impl Head {
-    async fn read(field: &mut Field, limit: u64, pace: &mut Pace) -> Result<Self, ApiError> {
+    async fn read(field: &mut FilePart, limit: u64, pace: &mut Pace) -> Result<Self, ApiError> {
         let mut chunks = Vec::new();
         let mut length = 0;
         while length < validation::SNIFF_BYTES {
@@ -528,7 +535,7 @@ impl PendingUpload {
     async fn store(
         &mut self,
         head: Head,
-        field: &mut Field,
+        field: &mut FilePart,
         limit: u64,
         pace: &mut Pace,
     ) -> Result<(), ApiError> {
@@ -664,7 +671,11 @@ impl Drop for PendingUpload {
 /// What an object carries besides its bytes, as the seed's objects did: its original
 /// name, owner, upload time, duration and expiry (when it has one). Kept with the object
 /// where the backend can (S3 metadata), so a bucket alone still says whose each object is
-/// and until when it is wanted.
+/// and until about when it is wanted. Like the seed's, they are the values known when the
+/// bytes begin to arrive, as object metadata cannot change later: the upload's start,
+/// and the duration chosen by then (a form's `duration` field sent after its file part
+/// comes too late, the default stands in the metadata). The row in file-service, whose
+/// expiry counts from the upload's completion, is what the janitor acts on.
 pub fn object_metadata(file: &File, user_id: &str) -> HashMap<String, String> {
     let uploaded_at = file
         .uploaded_at

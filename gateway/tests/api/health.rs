@@ -92,6 +92,20 @@ async fn unknown_routes_and_wrong_methods_are_problem_documents() {
         .collect();
     allowed.sort_unstable();
     assert_eq!(allowed, ["DELETE", "GET"]);
+    // Routes outside the API document name theirs too.
+    for (method, path, allow) in [
+        (reqwest::Method::PUT, "/metrics", "GET"),
+        (reqwest::Method::DELETE, "/s/some-token", "GET, POST"),
+    ] {
+        let wrong = app
+            .client
+            .request(method, app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(wrong.headers()["allow"], allow, "{path}");
+    }
 }
 
 /// Every route `routes::configure` registers, with its methods (OpenAPI spelling).

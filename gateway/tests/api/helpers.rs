@@ -252,6 +252,7 @@ async fn spawn_stack(
         rate_limit_api: "10000/1m".into(),
         rate_limit_share_password: "10000/1m".into(),
         trusted_proxies: String::new(),
+        forwarded_header: "X-Forwarded-For".into(),
         cron_secret: Some("test-cron-secret".into()),
         metrics_token: None,
         max_connections_per_ip: 0,

@@ -90,6 +90,17 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     assert_eq!(from(&trusted, "198.51.100.1").await, 401);
     assert_eq!(from(&trusted, "198.51.100.1").await, 429);
     assert_eq!(from(&trusted, "198.51.100.2").await, 401);
+    // The proxy appends to X-Forwarded-For and passes a client's `Forwarded` through:
+    // a fresh `Forwarded` does not make 198.51.100.1 someone new.
+    let spoofed = trusted
+        .client
+        .get(trusted.url("/api/files"))
+        .header("X-Forwarded-For", "198.51.100.1")
+        .header("Forwarded", "for=203.0.113.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spoofed.status(), 429);
 
     let untrusted = spawn_app_with(|config| config.rate_limit_api = "2/1m".into()).await;
     assert_eq!(from(&untrusted, "198.51.100.1").await, 401);

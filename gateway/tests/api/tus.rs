@@ -752,6 +752,7 @@ async fn on_s3_parts_go_up_as_the_upload_proceeds() {
         file["originalName"].as_str().unwrap()
     );
     assert_eq!(metadata["duration"], file["duration"].as_str().unwrap());
+    assert_eq!(metadata["userid"].len(), 36, "a uuid: {metadata:?}");
     assert!(metadata.contains_key("uploadedat"), "{metadata:?}");
 
     // Terminated part-way: its multipart upload is aborted, nothing is left.
@@ -790,8 +791,23 @@ async fn an_uploads_bytes_are_not_counted_but_callers_not_verified_are() {
         assert!(!response.headers().contains_key("x-ratelimit-limit"));
     }
     assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(6)));
+    // The owner's other key, which this gateway has not verified yet (as after its cache
+    // lapsed, or on another replica), is not counted either.
+    let other_key = app.api_key("tus@example.com").await;
+    for _ in 0..4 {
+        let response = app
+            .client
+            .head(app.url(&path))
+            .bearer_auth(&other_key)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(!response.headers().contains_key("x-ratelimit-limit"));
+    }
 
-    // A key nobody verified costs a verification each time: counted as an API call, per
+    // A key that fails costs a verification each time: counted as an API call, per
     // address, and refused past the limit before that work is done.
     let mut statuses = Vec::new();
     for _ in 0..5 {
