@@ -86,8 +86,8 @@ pub async fn middleware(
 }
 
 /// A body that fails with a timeout when it stalls or trickles, and says so in `cut`.
-/// The clocks run only while the handler reads: the time it spends elsewhere (checking
-/// the caller, say) before its first read or between reads is not the client's stall.
+/// The clocks start at the handler's first read, so the time it spends checking the caller
+/// first is not the client's; the idle timer is armed only while a read waits for bytes.
 struct PacedBody {
     inner: Payload,
     settings: PaceSettings,

@@ -10,7 +10,6 @@ pub mod config;
 pub mod connections;
 pub mod content_disposition;
 pub mod cors;
-pub mod gather;
 pub mod metrics;
 pub mod problem;
 pub mod rate_limit;

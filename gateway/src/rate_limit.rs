@@ -149,7 +149,7 @@ impl Class {
             return Some(Class::Upload);
         }
         // The bytes of a resumable upload and its progress: its creation counted (the
-        // middleware still counts credentials refused with 401).
+        // middleware still counts the verification of callers it does not recognize).
         if Self::moves_an_upload(method, path) {
             return None;
         }
@@ -446,14 +446,6 @@ impl Limiter {
             .iter()
             .map(|id| format!("{}:rl:{}:{id}", self.prefix, class.name()))
             .collect()
-    }
-
-    /// A refusal of `class` for these identifiers when this replica already knows one of
-    /// them to be over its limit; counts nothing and asks nobody.
-    pub fn known_refused(&self, class: Class, identifiers: &[String]) -> Option<Decision> {
-        let spec = self.limits.of(class)?;
-        let keys = self.keys(class, identifiers);
-        self.refused_here(spec, &keys, Instant::now())
     }
 
     /// A refusal when one of the identifiers is known to be over its limit.
@@ -935,11 +927,13 @@ pub async fn middleware(
 }
 
 /// An upload's bytes and progress are not counted: an upload is counted once, when it is
-/// created. What is counted, as an API call, is a credential that fails: verifying one is
-/// the expensive work (bcrypt, gRPC) that limits exist to come before. So a caller this
-/// replica has not verified lately (its cache lapsed, or another replica verified it) is
-/// checked first against identifiers already known to be over their limit, and counted
-/// only when it turns out to be refused with 401.
+/// created. What must still be counted is verification, the expensive work (bcrypt, gRPC)
+/// that limits exist to come before. So, for a caller not verified lately:
+/// - an API key this replica saw verify within the hour (its cache lapsed during a pause,
+///   say) goes on uncounted; if it now fails with 401 (revoked), it is counted and no
+///   longer recognized, so its next attempts are counted up front;
+/// - any other credential, or none, is counted as an API call before it is verified, and
+///   refused with 429 past the limit.
 async fn moving_an_upload<B: MessageBody + 'static>(
     request: ServiceRequest,
     next: Next<B>,
@@ -949,22 +943,27 @@ async fn moving_an_upload<B: MessageBody + 'static>(
     if ids.iter().any(|id| id.starts_with("user:")) {
         return Ok(next.call(request).await?.map_into_left_body());
     }
-    if let Some(refused) = state.limiter.known_refused(Class::Api, ids) {
-        let response = refusal(Class::Api, &refused);
-        return Ok(request.into_response(response).map_into_right_body());
-    }
-    let mut response = next.call(request).await?;
-    if response.status() != StatusCode::UNAUTHORIZED {
-        return Ok(response.map_into_left_body());
-    }
-    let Some(decision) = state.limiter.check(Class::Api, ids).await else {
+    let recognized = crate::auth::bearer_token(request.request())
+        .map(|token| -> [u8; 32] { Sha256::digest(token.as_bytes()).into() })
+        .filter(|digest| state.keys.recognizes_key(digest));
+    let Some(digest) = recognized else {
+        let Some(decision) = state.limiter.check(Class::Api, ids).await else {
+            return Ok(next.call(request).await?.map_into_left_body());
+        };
+        if !decision.allowed {
+            let response = refusal(Class::Api, &decision);
+            return Ok(request.into_response(response).map_into_right_body());
+        }
+        let mut response = next.call(request).await?;
+        insert_headers(response.headers_mut(), &decision);
         return Ok(response.map_into_left_body());
     };
-    if !decision.allowed {
-        let refused = refusal(Class::Api, &decision);
-        return Ok(response.into_response(refused).map_into_right_body());
+    let response = next.call(request).await?;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        state.keys.stop_recognizing_key(&digest);
+        // Counted for what it cost; the answer stays the 401 it is.
+        let _ = state.limiter.check(Class::Api, ids).await;
     }
-    insert_headers(response.headers_mut(), &decision);
     Ok(response.map_into_left_body())
 }
 

@@ -39,20 +39,20 @@ impl FileName {
         if trimmed.is_empty() || trimmed.chars().all(|character| character == '.') {
             return Err(EmptyFileName);
         }
-        let stem_lower = trimmed
+        // Cut first, so that what is checked is what is kept: a cut can leave nothing but
+        // what the trim removes (a dot and spaces), or a reserved device name.
+        let name = truncate_keeping_extension(trimmed);
+        if name.chars().all(|character| character == '.') {
+            return Err(EmptyFileName);
+        }
+        let stem_lower = name
             .split('.')
             .next()
             .unwrap_or_default()
+            .trim_end()
             .to_ascii_lowercase();
-        let name = if WINDOWS_RESERVED.contains(&stem_lower.as_str()) {
-            format!("_{trimmed}")
-        } else {
-            trimmed.to_owned()
-        };
-        // A cut can leave nothing but what the trim removes (a dot and spaces).
-        let name = truncate_keeping_extension(&name);
-        if name.chars().all(|character| character == '.') {
-            return Err(EmptyFileName);
+        if WINDOWS_RESERVED.contains(&stem_lower.as_str()) {
+            return Ok(Self(truncate_keeping_extension(&format!("_{name}"))));
         }
         Ok(Self(name))
     }
@@ -190,6 +190,9 @@ mod tests {
         // Nothing left once cut and trimmed: refused, never an empty name.
         let raw = format!(".{}.{}", " ".repeat(300), "b".repeat(40));
         assert_eq!(FileName::sanitize(&raw), Err(EmptyFileName));
+        // Nor a reserved device name that only the cut uncovers.
+        let raw = format!("con{}x", " ".repeat(300));
+        assert_eq!(sanitized(&raw), "_con");
     }
 
     #[test]

@@ -47,8 +47,7 @@ use super::{
     upload::{Pace, object_metadata, require_no_encoding, too_large},
 };
 use crate::{
-    auth::Principal, gather::Gathered, problem::ApiError, request_id::RequestId, startup::AppState,
-    validation,
+    auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState, validation,
 };
 
 pub const TUS_VERSION: &str = "1.0.0";
@@ -540,10 +539,9 @@ async fn write(
     request_id: &RequestId,
     id: String,
     offset: u64,
-    payload: impl futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
+    mut payload: impl futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
 ) -> Result<UploadSession, ApiError> {
     require_no_encoding(request)?;
-    let mut payload = Gathered::new(payload);
     let mut checksum = Checksum::parse(request)?;
     let new_length = number_header(request, "upload-length")?;
     let holder = uuid::Uuid::new_v4().to_string();

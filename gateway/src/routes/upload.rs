@@ -3,7 +3,7 @@
 //! `active` only after the object is complete; every other ending marks it `failed`
 //! and removes whatever was stored.
 
-use actix_multipart::{Field, Multipart, MultipartError};
+use actix_multipart::{Field, Multipart};
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use bytes::Bytes;
 use flowsvault_proto::{
@@ -32,8 +32,8 @@ use super::{
     },
 };
 use crate::{
-    auth::Principal, config::Fault, gather::Gathered, problem::ApiError, request_id::RequestId,
-    startup::AppState, validation,
+    auth::Principal, config::Fault, problem::ApiError, request_id::RequestId, startup::AppState,
+    validation,
 };
 
 /// Room for multipart boundaries and part headers when judging `Content-Length`.
@@ -136,7 +136,6 @@ pub async fn upload(
                 })?;
                 let extension = name.extension();
                 validation::check_extension(&state.settings.allowed_extensions, &extension)?;
-                let mut field = FilePart::new(field);
                 let head = Head::read(&mut field, limit, &mut pace).await?;
                 let sniffed = validation::sniff(&extension, &head.prefix())?;
                 let mime_type = sniffed.map_or_else(
@@ -243,10 +242,7 @@ impl Pace {
         }
     }
 
-    async fn next_chunk<S>(&mut self, field: &mut S) -> Result<Option<Bytes>, ApiError>
-    where
-        S: futures_util::Stream<Item = Result<Bytes, MultipartError>> + Unpin,
-    {
+    async fn next_chunk(&mut self, field: &mut Field) -> Result<Option<Bytes>, ApiError> {
         self.next_from(field, malformed).await
     }
 
@@ -346,7 +342,7 @@ async fn same_upload(
     earlier: &File,
     name: &FileName,
     head: Head,
-    field: &mut FilePart,
+    field: &mut Field,
     limit: u64,
     pace: &mut Pace,
 ) -> Result<(), ApiError> {
@@ -424,10 +420,7 @@ pub(super) fn too_large(limit: u64) -> ApiError {
     .with("limit", limit.into())
 }
 
-/// The file part, its chunks gathered before they go to storage-service.
-type FilePart = Gathered<Field, MultipartError>;
-
-fn malformed(error: MultipartError) -> ApiError {
+fn malformed(error: actix_multipart::MultipartError) -> ApiError {
     ApiError::invalid(format!("malformed multipart body: {error}"))
 }
 
@@ -440,7 +433,7 @@ struct Head {
 }
 
 impl Head {
-    async fn read(field: &mut FilePart, limit: u64, pace: &mut Pace) -> Result<Self, ApiError> {
+    async fn read(field: &mut Field, limit: u64, pace: &mut Pace) -> Result<Self, ApiError> {
         let mut chunks = Vec::new();
         let mut length = 0;
         while length < validation::SNIFF_BYTES {
@@ -535,7 +528,7 @@ impl PendingUpload {
     async fn store(
         &mut self,
         head: Head,
-        field: &mut FilePart,
+        field: &mut Field,
         limit: u64,
         pace: &mut Pace,
     ) -> Result<(), ApiError> {

@@ -16,29 +16,7 @@ use reqwest::{
 };
 use serde_json::Value;
 
-use crate::helpers::{Backend, problem, spawn_app, spawn_app_on, spawn_app_with};
-
-/// Runs each scenario on local disk and on the real S3 server.
-macro_rules! on_both_backends {
-    ($($scenario:ident),+ $(,)?) => {
-        mod local {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(super::Backend::Local).await;
-                }
-            )+
-        }
-        mod s3 {
-            $(
-                #[tokio::test]
-                async fn $scenario() {
-                    super::$scenario(super::Backend::S3).await;
-                }
-            )+
-        }
-    };
-}
+use crate::helpers::{Backend, on_both_backends, problem, spawn_app, spawn_app_on, spawn_app_with};
 
 on_both_backends!(
     an_upload_over_the_limit_is_413_and_leaves_nothing_behind,

@@ -123,6 +123,30 @@ pub struct TestApp {
     auth: AuthServiceClient<Channel>,
 }
 
+/// Runs each scenario (an `async fn(Backend)` of the invoking module) as two tests: on
+/// local disk and on the real S3 server.
+macro_rules! on_both_backends {
+    ($($scenario:ident),+ $(,)?) => {
+        mod local {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario($crate::helpers::Backend::Local).await;
+                }
+            )+
+        }
+        mod s3 {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario($crate::helpers::Backend::S3).await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
 /// The tests' S3 bucket as storage-service sees it.
 fn s3_storage() -> ObjectStorage {
     let env = |name: &str| {

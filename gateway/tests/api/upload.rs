@@ -518,9 +518,10 @@ async fn on_local_disk_the_redirect_setting_streams_as_usual() {
     );
 }
 
-#[tokio::test]
-async fn an_idempotency_key_makes_repeats_return_the_same_file() {
-    let app = spawn_app().await;
+crate::helpers::on_both_backends!(an_idempotency_key_makes_repeats_return_the_same_file);
+
+async fn an_idempotency_key_makes_repeats_return_the_same_file(backend: crate::helpers::Backend) {
+    let app = crate::helpers::spawn_app_on(backend, |_| {}).await;
     let key = app.api_key("uma@example.com").await;
     let content = png_bytes(200_000, 5);
     let send = |idempotency_key: &'static str, name: &'static str, bytes: Vec<u8>| {
