@@ -3,16 +3,17 @@
 use flowsvault_proto::{
     FileDuration, FileName,
     files::v1::{
-        BeginResumableRequest, BeginUploadRequest, ClaimPurgeableRequest, ClaimPurgeableResponse,
-        ClaimShareDownloadRequest, ClaimShareDownloadResponse, CompleteUploadRequest,
-        CreateShareRequest, CreateShareResponse, DeleteFileRequest, DeleteFilesRequest,
-        DeleteFilesResponse, FailUploadRequest, File, FileStatus, FindUnknownKeysRequest,
-        FindUnknownKeysResponse, ForgetFilesRequest, ForgetFilesResponse, GetFileRequest,
-        LeaseUploadRequest, ListFilesRequest, ListFilesResponse, ListSharesRequest,
-        ListSharesResponse, ListUserObjectsRequest, ListUserObjectsResponse, MarkPurgedRequest,
-        MarkPurgedResponse, OpenShareRequest, OpenShareResponse, PurgeSharesRequest,
-        PurgeSharesResponse, RecordUploadOffsetRequest, RevokeShareRequest, Share, SharedFile,
-        StoredObject, UploadSession, UploadSessionRequest, file_service_server::FileService,
+        BeginResumableRequest, BeginUploadRequest, CheckQuotaRequest, CheckQuotaResponse,
+        ClaimPurgeableRequest, ClaimPurgeableResponse, ClaimShareDownloadRequest,
+        ClaimShareDownloadResponse, CompleteUploadRequest, CreateShareRequest, CreateShareResponse,
+        DeleteFileRequest, DeleteFilesRequest, DeleteFilesResponse, FailUploadRequest, File,
+        FileStatus, FindUnknownKeysRequest, FindUnknownKeysResponse, ForgetFilesRequest,
+        ForgetFilesResponse, GetFileRequest, LeaseUploadRequest, ListFilesRequest,
+        ListFilesResponse, ListSharesRequest, ListSharesResponse, ListUserObjectsRequest,
+        ListUserObjectsResponse, MarkPurgedRequest, MarkPurgedResponse, OpenShareRequest,
+        OpenShareResponse, PurgeSharesRequest, PurgeSharesResponse, RecordUploadOffsetRequest,
+        RevokeShareRequest, Share, SharedFile, StoredObject, UploadSession, UploadSessionRequest,
+        file_service_server::FileService,
     },
     to_timestamp,
 };
@@ -50,6 +51,11 @@ fn parse_id(text: &str, what: &str) -> Result<Uuid, FileError> {
     Uuid::parse_str(text).map_err(|_| FileError::InvalidArgument(format!("{what} is not a uuid")))
 }
 
+/// A count of bytes as the database keeps it.
+fn byte_count(value: u64, what: &str) -> Result<i64, FileError> {
+    i64::try_from(value).map_err(|_| FileError::InvalidArgument(format!("{what} is too large")))
+}
+
 /// The pending row a begun upload makes, from the request's checked fields.
 fn new_file(request: BeginUploadRequest) -> Result<NewFile, FileError> {
     let user_id = parse_id(&request.user_id, "user_id")?;
@@ -71,11 +77,8 @@ fn new_file(request: BeginUploadRequest) -> Result<NewFile, FileError> {
         }
         other => other,
     };
-    let bytes = |value: u64, what: &str| {
-        i64::try_from(value).map_err(|_| FileError::InvalidArgument(format!("{what} is too large")))
-    };
-    let reserve_bytes = bytes(request.reserve_bytes, "reserve_bytes")?;
-    let quota_bytes = bytes(request.quota_bytes, "quota_bytes")?;
+    let reserve_bytes = byte_count(request.reserve_bytes, "reserve_bytes")?;
+    let quota_bytes = byte_count(request.quota_bytes, "quota_bytes")?;
     let id = Uuid::new_v4();
     Ok(NewFile {
         reserve_bytes,
@@ -248,6 +251,21 @@ impl FileService for FileApi {
                 Ok(Response::new(to_proto(existing)))
             }
         }
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn check_quota(
+        &self,
+        request: Request<CheckQuotaRequest>,
+    ) -> Result<Response<CheckQuotaResponse>, Status> {
+        let request = request.into_inner();
+        let user_id = parse_id(&request.user_id, "user_id")?;
+        let needed = byte_count(request.needed_bytes, "needed_bytes")?;
+        let quota = byte_count(request.quota_bytes, "quota_bytes")?;
+        self.files
+            .check_quota(user_id, needed, quota, request.idempotency_key.as_deref())
+            .await?;
+        Ok(Response::new(CheckQuotaResponse {}))
     }
 
     #[tracing::instrument(skip_all)]

@@ -41,9 +41,6 @@ type Verification = Shared<BoxFuture<'static, Result<Principal, ApiError>>>;
 
 /// How long a session's user is remembered for rate limiting.
 const SESSION_USER_TTL: Duration = Duration::from_secs(300);
-/// How long a key that verified is recognized by the rate limiter (never by
-/// authentication): long enough to span a resumable upload's pauses.
-const KEY_USER_TTL: Duration = Duration::from_secs(3600);
 /// Longest header value looked at; real keys are about 55 bytes.
 const MAX_KEY_BYTES: usize = 256;
 
@@ -166,10 +163,6 @@ pub struct KeyCache {
     /// rate limiter can count a session's requests under its user. Authentication still
     /// asks auth-service about the session on every request.
     session_users: moka::sync::Cache<[u8; 32], String>,
-    /// The key id of each API key that verified within [`KEY_USER_TTL`], by its
-    /// SHA-256: only so the rate limiter can tell a known key whose verification lapsed
-    /// from one never seen. Authentication never reads it.
-    key_users: moka::sync::Cache<[u8; 32], String>,
     /// False when the TTL is zero: nothing is kept (benchmarks compare with this).
     enabled: bool,
     /// An entry older than this is verified again in the background while it is used.
@@ -191,28 +184,12 @@ impl KeyCache {
                 .max_capacity(MAX_CACHED_KEYS)
                 .time_to_live(SESSION_USER_TTL)
                 .build(),
-            key_users: moka::sync::Cache::builder()
-                .max_capacity(MAX_CACHED_KEYS)
-                .time_to_live(KEY_USER_TTL)
-                .support_invalidation_closures()
-                .build(),
         }
     }
 
     /// The user of the key with this SHA-256, when a verification of it is cached.
     pub fn user_of_key(&self, digest: &[u8; 32]) -> Option<String> {
         self.get(digest).map(|principal| principal.user_id)
-    }
-
-    /// Whether the key with this SHA-256 verified on this replica within the hour, whether
-    /// or not that verification is still trusted. For rate limiting only.
-    pub fn recognizes_key(&self, digest: &[u8; 32]) -> bool {
-        self.key_users.contains_key(digest)
-    }
-
-    /// Stops recognizing the key with this SHA-256 (it failed a verification).
-    pub fn stop_recognizing_key(&self, digest: &[u8; 32]) {
-        self.key_users.invalidate(digest);
     }
 
     /// The user of the session with this token SHA-256, when it was verified lately.
@@ -228,14 +205,6 @@ impl KeyCache {
     /// reaches this cache only after this call, is trusted until its own TTL.
     pub fn forget_key(&self, key_id: &str) {
         let key_id = key_id.to_owned();
-        let revoked = key_id.clone();
-        if self
-            .key_users
-            .invalidate_entries_if(move |_, id| *id == revoked)
-            .is_err()
-        {
-            self.key_users.invalidate_all();
-        }
         let forgotten = self
             .verified
             .invalidate_entries_if(move |_, cached| cached.key_id == key_id);
@@ -263,7 +232,6 @@ impl KeyCache {
     }
 
     fn insert(&self, digest: [u8; 32], entry: CachedKey) {
-        self.key_users.insert(digest, entry.key_id.clone());
         if self.enabled {
             self.verified.insert(digest, entry);
         }

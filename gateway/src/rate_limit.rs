@@ -61,6 +61,11 @@ const POOL_WAIT: Duration = Duration::from_secs(2);
 const POOL_SIZE: usize = 32;
 /// Most identifiers the in-memory fallback tracks before it forgets idle ones.
 const MAX_MEMORY_ENTRIES: usize = 100_000;
+/// How long an upload pass ([`upload_pass`]) lasts unused: long enough to span a
+/// resumable upload's pauses.
+const UPLOAD_PASS_IDLE: Duration = Duration::from_secs(3600);
+/// Most upload passes one replica keeps (32 bytes each).
+const MAX_UPLOAD_PASSES: u64 = 100_000;
 /// Largest lease of counts taken from Redis at once.
 const MAX_LEASE: u64 = 1024;
 /// A lease never holds more than this fraction of what is left of the limit, so a limit
@@ -149,7 +154,7 @@ impl Class {
             return Some(Class::Upload);
         }
         // The bytes of a resumable upload and its progress: its creation counted (the
-        // middleware still counts the verification of callers it does not recognize).
+        // middleware still counts callers that are not moving an upload of their own).
         if Self::moves_an_upload(method, path) {
             return None;
         }
@@ -281,6 +286,8 @@ pub struct Limiter {
     refused_until: moka::sync::Cache<String, Instant>,
     /// Leases by the identifiers of a request, joined.
     leases: Mutex<HashMap<String, Lease>>,
+    /// Upload passes ([`upload_pass`]) this replica granted.
+    passes: moka::sync::Cache<[u8; 32], ()>,
     degraded: AtomicBool,
     metrics: RateLimitMetrics,
     /// The counter of decisions taken from leases, kept at hand: most requests of a busy
@@ -366,6 +373,10 @@ impl Limiter {
                 .time_to_live(Duration::from_secs(24 * 3600))
                 .build(),
             leases: Mutex::new(HashMap::new()),
+            passes: moka::sync::Cache::builder()
+                .max_capacity(MAX_UPLOAD_PASSES)
+                .time_to_idle(UPLOAD_PASS_IDLE)
+                .build(),
             degraded: AtomicBool::new(false),
             metrics,
             leased,
@@ -846,32 +857,40 @@ fn rolled(stored: Option<MemoryWindow>, index: u64) -> MemoryWindow {
     }
 }
 
+/// Who a request comes from, as rate limiting sees it before authentication.
+struct Caller {
+    /// The identifiers it is counted against.
+    ids: Vec<String>,
+    /// The SHA-256 of the credential it presents (API key or session token), if any.
+    credential: Option<[u8; 32]>,
+}
+
 /// The identifiers a request is counted against: its client address, the credential it
 /// presents (hashed; not verified yet, so limiting comes before bcrypt or any gRPC call),
 /// and the user behind that credential when this replica verified it lately, so that all
 /// of one user's keys and sessions also share one limit.
-fn identifiers(request: &ServiceRequest, state: &AppState, client: Option<IpAddr>) -> Vec<String> {
+fn caller(request: &ServiceRequest, state: &AppState, client: Option<IpAddr>) -> Caller {
     let mut ids = Vec::with_capacity(3);
     if let Some(address) = client {
         ids.push(format!("ip:{address}"));
     }
     // The token as authentication reads it, so `bearer`, `BEARER` and extra spaces do
     // not make one key into several identifiers.
-    let user = if let Some(credential) = crate::auth::bearer_token(request.request()) {
-        let digest: [u8; 32] = Sha256::digest(credential.as_bytes()).into();
+    let (credential, user) = if let Some(key) = crate::auth::bearer_token(request.request()) {
+        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
         ids.push(format!("key:{}", hex::encode(&digest[..12])));
-        state.keys.user_of_key(&digest)
+        (Some(digest), state.keys.user_of_key(&digest))
     } else if let Some(token) = state.site.session_token(request.request()) {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         ids.push(format!("session:{}", hex::encode(&digest[..12])));
-        state.keys.user_of_session(&digest)
+        (Some(digest), state.keys.user_of_session(&digest))
     } else {
-        None
+        (None, None)
     };
     if let Some(user) = user {
         ids.push(format!("user:{user}"));
     }
-    ids
+    Caller { ids, credential }
 }
 
 fn insert_headers(headers: &mut actix_web::http::header::HeaderMap, decision: &Decision) {
@@ -909,11 +928,11 @@ pub async fn middleware(
         return Ok(next.call(request).await?.map_into_left_body());
     };
     let client = state.proxies.client_ip(request.request());
-    let ids = identifiers(&request, &state, client);
+    let caller = caller(&request, &state, client);
     let Some(class) = class else {
-        return moving_an_upload(request, next, &state, &ids).await;
+        return moving_an_upload(request, next, &state, &caller, &routed_path).await;
     };
-    let Some(decision) = state.limiter.check(class, &ids).await else {
+    let Some(decision) = state.limiter.check(class, &caller.ids).await else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
     if !decision.allowed {
@@ -927,44 +946,64 @@ pub async fn middleware(
 }
 
 /// An upload's bytes and progress are not counted: an upload is counted once, when it is
-/// created. What must still be counted is verification, the expensive work (bcrypt, gRPC)
-/// that limits exist to come before. So, for a caller not verified lately:
-/// - an API key this replica saw verify within the hour (its cache lapsed during a pause,
-///   say) goes on uncounted; if it now fails with 401 (revoked), it is counted and no
-///   longer recognized, so its next attempts are counted up front;
-/// - any other credential, or none, is counted as an API call before it is verified, and
-///   refused with 429 past the limit.
+/// created. What must still be counted is the work done for a caller that is not moving
+/// an upload of its own: verifying a credential nobody issued (bcrypt, gRPC), looking up
+/// uploads that are not there. So a request goes on uncounted only with a pass: the
+/// credential it presents moved this very upload through this replica before, and the
+/// pass was used within the hour (a paused upload keeps it). Any other request is counted
+/// as an API call up front, refused with 429 past the limit, and granted the pass when it
+/// succeeds. A request whose pass no longer holds, because it fails with 401, 403, 404 or
+/// 410 (the credential revoked, the upload gone), is counted afterwards and loses the
+/// pass: a pass buys at most one uncounted failure, and passes are only won by counted
+/// successes.
 async fn moving_an_upload<B: MessageBody + 'static>(
     request: ServiceRequest,
     next: Next<B>,
     state: &AppState,
-    ids: &[String],
+    caller: &Caller,
+    path: &str,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
-    if ids.iter().any(|id| id.starts_with("user:")) {
-        return Ok(next.call(request).await?.map_into_left_body());
-    }
-    let recognized = crate::auth::bearer_token(request.request())
-        .map(|token| -> [u8; 32] { Sha256::digest(token.as_bytes()).into() })
-        .filter(|digest| state.keys.recognizes_key(digest));
-    let Some(digest) = recognized else {
-        let Some(decision) = state.limiter.check(Class::Api, ids).await else {
-            return Ok(next.call(request).await?.map_into_left_body());
-        };
-        if !decision.allowed {
-            let response = refusal(Class::Api, &decision);
-            return Ok(request.into_response(response).map_into_right_body());
+    let pass = caller
+        .credential
+        .map(|credential| upload_pass(&credential, path));
+    if let Some(pass) = pass.filter(|pass| state.limiter.passes.contains_key(pass)) {
+        let response = next.call(request).await?;
+        let status = response.status();
+        if [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
+            StatusCode::NOT_FOUND,
+            StatusCode::GONE,
+        ]
+        .contains(&status)
+        {
+            state.limiter.passes.invalidate(&pass);
+            // Counted for what it cost; the answer stays what it is.
+            let _ = state.limiter.check(Class::Api, &caller.ids).await;
         }
-        let mut response = next.call(request).await?;
-        insert_headers(response.headers_mut(), &decision);
         return Ok(response.map_into_left_body());
-    };
-    let response = next.call(request).await?;
-    if response.status() == StatusCode::UNAUTHORIZED {
-        state.keys.stop_recognizing_key(&digest);
-        // Counted for what it cost; the answer stays the 401 it is.
-        let _ = state.limiter.check(Class::Api, ids).await;
+    }
+    let decision = state.limiter.check(Class::Api, &caller.ids).await;
+    if let Some(decision) = decision.filter(|decision| !decision.allowed) {
+        let response = refusal(Class::Api, &decision);
+        return Ok(request.into_response(response).map_into_right_body());
+    }
+    let mut response = next.call(request).await?;
+    if let Some(decision) = &decision {
+        insert_headers(response.headers_mut(), decision);
+    }
+    if let Some(pass) = pass.filter(|_| response.status().is_success()) {
+        state.limiter.passes.insert(pass, ());
     }
     Ok(response.map_into_left_body())
+}
+
+/// What lets `credential` move the upload at `path` uncounted (see [`moving_an_upload`]).
+fn upload_pass(credential: &[u8; 32], path: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(credential);
+    hasher.update(path.as_bytes());
+    hasher.finalize().into()
 }
 
 fn refusal(class: Class, decision: &Decision) -> HttpResponse {
@@ -996,6 +1035,21 @@ mod tests {
         )
         .unwrap();
         Arc::new(limiter)
+    }
+
+    #[test]
+    fn a_pass_is_for_one_credential_on_one_upload() {
+        let path = "/api/uploads/0b7c1f52-5f0e-4e39-9a43-0c0f7a2d4d11";
+        let pass = upload_pass(&[1; 32], path);
+        assert_eq!(pass, upload_pass(&[1; 32], path));
+        assert_ne!(pass, upload_pass(&[2; 32], path));
+        assert_ne!(
+            pass,
+            upload_pass(
+                &[1; 32],
+                "/api/uploads/5d1b0a3e-1c77-4a53-8f6e-2a7f3c9b8e20"
+            )
+        );
     }
 
     #[test]

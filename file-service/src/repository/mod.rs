@@ -91,36 +91,47 @@ pub(crate) async fn lock_usage(
     Ok(())
 }
 
-/// Checks, after the new pending row is in (and under [`lock_usage`]), that the user's
-/// live files and pending reservations fit in `quota_bytes` (0: no quota). An error
-/// rolls the insert back. Expired, deleted and failed files do not count.
-pub(crate) async fn reserve_within_quota(
+/// The rows that count against a quota: pending uploads (by what they reserve) and live
+/// files (by their size). Expired, deleted and failed files do not count.
+const COUNTED: &str = "(status = 'pending'
+     OR (status = 'active' AND (expires_at IS NULL OR expires_at > now())))";
+
+/// What the user's counted rows hold now.
+async fn usage(
     connection: &mut diesel_async::AsyncPgConnection,
     user_id: Uuid,
-    quota_bytes: i64,
-) -> Result<(), FileError> {
+) -> Result<i64, FileError> {
     #[derive(QueryableByName)]
     struct Usage {
         #[diesel(sql_type = BigInt)]
         used: i64,
     }
-    if quota_bytes <= 0 {
-        return Ok(());
-    }
-    let usage: Usage = diesel::sql_query(
+    let usage: Usage = diesel::sql_query(format!(
         "SELECT coalesce(sum(CASE WHEN status = 'pending' THEN reserved_bytes ELSE size END), 0)::bigint
                 AS used
          FROM file_metadata
-         WHERE user_id = $1
-           AND (status = 'pending'
-                OR (status = 'active' AND (expires_at IS NULL OR expires_at > now())))",
-    )
+         WHERE user_id = $1 AND {COUNTED}"
+    ))
     .bind::<SqlUuid, _>(user_id)
     .get_result(connection)
     .await?;
-    if usage.used > quota_bytes {
+    Ok(usage.used)
+}
+
+/// Checks, after the new pending row is in (and under [`lock_usage`]), that the user's
+/// counted rows fit in `quota_bytes` (0: no quota). An error rolls the insert back.
+pub(crate) async fn reserve_within_quota(
+    connection: &mut diesel_async::AsyncPgConnection,
+    user_id: Uuid,
+    quota_bytes: i64,
+) -> Result<(), FileError> {
+    if quota_bytes <= 0 {
+        return Ok(());
+    }
+    let used = usage(connection, user_id).await?;
+    if used > quota_bytes {
         return Err(FileError::QuotaExceeded {
-            needed: usage.used,
+            needed: used,
             quota: quota_bytes,
         });
     }
@@ -216,6 +227,52 @@ impl FileRepository {
                 Ok(Begun::Existing(existing.into()))
             })
             .await
+    }
+
+    /// Whether `needed` more bytes fit in the user's `quota` now (0: no quota), unless a
+    /// counted upload of the user already holds `idempotency_key` (repeating it stores
+    /// nothing new). A read, not a reservation: [`Self::insert_pending`] is what holds.
+    #[tracing::instrument(skip(self, idempotency_key))]
+    pub async fn check_quota(
+        &self,
+        user_id: Uuid,
+        needed: i64,
+        quota: i64,
+        idempotency_key: Option<&str>,
+    ) -> Result<(), FileError> {
+        #[derive(QueryableByName)]
+        struct Held {
+            #[diesel(sql_type = Bool)]
+            held: bool,
+        }
+        if quota <= 0 {
+            return Ok(());
+        }
+        let mut connection = self.pool.get().await?;
+        if let Some(key) = idempotency_key {
+            let found: Held = diesel::sql_query(format!(
+                "SELECT EXISTS (SELECT 1 FROM file_metadata
+                                WHERE user_id = $1 AND idempotency_key = $2 AND {COUNTED})
+                        AS held"
+            ))
+            .bind::<SqlUuid, _>(user_id)
+            .bind::<Text, _>(key)
+            .get_result(&mut connection)
+            .await?;
+            if found.held {
+                return Ok(());
+            }
+        }
+        let used = usage(&mut connection, user_id)
+            .await?
+            .saturating_add(needed);
+        if used > quota {
+            return Err(FileError::QuotaExceeded {
+                needed: used,
+                quota,
+            });
+        }
+        Ok(())
     }
 
     /// pending → active, with the stored size and digest; the lifetime starts now.

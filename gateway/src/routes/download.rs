@@ -101,15 +101,13 @@ fn is_inline_safe(mime_type: &str) -> bool {
         || mime_type.starts_with("video/")
 }
 
-/// What the user bytes may do in a browser: nothing.
+/// What the user bytes may do in a browser: nothing, not even be framed (previews
+/// included: the UI shows them in elements of their own, and a PDF in a tab of its own).
 pub(super) const USER_CONTENT_POLICY: &str =
     "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'none'";
-/// An inline preview may be framed by our own UI's preview dialog, and still do nothing.
-const PREVIEW_POLICY: &str =
-    "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestors 'self'";
 /// Browsers do not render a PDF in a sandboxed document; a PDF runs no page script, so
 /// its preview goes without `sandbox` and keeps the rest.
-const PDF_PREVIEW_POLICY: &str = "default-src 'none'; frame-ancestors 'self'";
+const PDF_PREVIEW_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
 #[utoipa::path(
     get,
@@ -287,29 +285,24 @@ pub(super) async fn send_file(
     };
     let mut response = HttpResponse::build(status);
     let inline = preview && is_inline_safe(&file.mime_type);
-    let (disposition, policy, framing) = if inline {
+    let (disposition, policy) = if inline {
         let policy = if file.mime_type == "application/pdf" {
             PDF_PREVIEW_POLICY
         } else {
-            PREVIEW_POLICY
+            USER_CONTENT_POLICY
         };
-        (
-            content_disposition::inline(&file.original_name),
-            policy,
-            "SAMEORIGIN",
-        )
+        (content_disposition::inline(&file.original_name), policy)
     } else {
         (
             content_disposition::attachment(&file.original_name),
             USER_CONTENT_POLICY,
-            "DENY",
         )
     };
     response
         .content_type(file.mime_type.as_str())
         .insert_header((header::CONTENT_DISPOSITION, disposition))
         .insert_header((header::CONTENT_SECURITY_POLICY, policy))
-        .insert_header((header::X_FRAME_OPTIONS, framing))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::ETAG, etag))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"));

@@ -44,7 +44,7 @@ use super::{
         Locked, MethodNotAllowed, NotFound, PayloadTooLarge, PreconditionFailed,
         ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType,
     },
-    upload::{Pace, object_metadata, require_no_encoding, too_large},
+    upload::{Pace, check_quota, object_metadata, require_no_encoding, too_large},
 };
 use crate::{
     auth::Principal, problem::ApiError, request_id::RequestId, startup::AppState, validation,
@@ -260,6 +260,9 @@ pub async fn create(
         }
     }
     let limit = state.settings.max_upload_bytes;
+    // A deferred length may still grow to the upload limit.
+    let reserve_bytes = length.unwrap_or(limit).min(limit);
+    check_quota(&state, &principal, &request_id, reserve_bytes, None).await?;
     if length.is_some_and(|length| length > limit) {
         return Err(too_large(limit));
     }
@@ -289,8 +292,7 @@ pub async fn create(
                     mime_type: mime_type.to_owned(),
                     duration: duration.to_proto() as i32,
                     idempotency_key: None,
-                    // A deferred length may still grow to the upload limit.
-                    reserve_bytes: length.unwrap_or(state.settings.max_upload_bytes),
+                    reserve_bytes,
                     quota_bytes: state.settings.quota_bytes,
                 }),
                 length,

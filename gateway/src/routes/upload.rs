@@ -8,7 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use bytes::Bytes;
 use flowsvault_proto::{
     ErrorCode, FileDuration, FileName,
-    files::v1::{BeginUploadRequest, CompleteUploadRequest, FailUploadRequest, File, FileStatus},
+    files::v1::{
+        BeginUploadRequest, CheckQuotaRequest, CompleteUploadRequest, FailUploadRequest, File,
+        FileStatus,
+    },
     from_timestamp,
     storage::v1::{PutFinish, PutHeader, PutRequest, put_request},
 };
@@ -101,11 +104,21 @@ pub async fn upload(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
+    let idempotency_key = idempotency_key(&request)?;
+    // The file part is smaller than the whole body.
+    let reserve_bytes = declared.map_or(limit, |length| length.min(limit));
+    check_quota(
+        &state,
+        &principal,
+        &request_id,
+        reserve_bytes,
+        idempotency_key.as_deref(),
+    )
+    .await?;
     if declared.is_some_and(|length| length > limit.saturating_add(MULTIPART_OVERHEAD_BYTES)) {
         return Err(too_large(limit));
     }
 
-    let idempotency_key = idempotency_key(&request)?;
     let mut multipart = Multipart::new(request.headers(), payload);
     let mut duration: Option<FileDuration> = None;
     let mut stored: Option<Received> = None;
@@ -152,8 +165,7 @@ pub async fn upload(
                     mime_type,
                     duration: duration.unwrap_or(state.settings.default_duration),
                     idempotency_key: idempotency_key.clone(),
-                    // The file part is smaller than the whole body.
-                    reserve_bytes: declared.map_or(limit, |length| length.min(limit)),
+                    reserve_bytes,
                 };
                 stored = Some(
                     match PendingUpload::begin(&state, &principal, &request_id, intent).await? {
@@ -189,6 +201,34 @@ pub async fn upload(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/files/{}", file.id)))
         .json(FileView::from_proto(file)))
+}
+
+/// The quota, checked before the body is read: API.md's order is authentication, rate
+/// limit, quota, then the file's own checks. `needed` is what beginning the upload would
+/// reserve. An early answer only: that reservation is what holds when uploads race.
+pub(super) async fn check_quota(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &RequestId,
+    needed: u64,
+    idempotency_key: Option<&str>,
+) -> Result<(), ApiError> {
+    if state.settings.quota_bytes == 0 {
+        return Ok(());
+    }
+    let mut files = state.backends.files.clone();
+    files
+        .check_quota(state.backends.request(
+            CheckQuotaRequest {
+                user_id: principal.user_id.clone(),
+                needed_bytes: needed,
+                quota_bytes: state.settings.quota_bytes,
+                idempotency_key: idempotency_key.map(str::to_owned),
+            },
+            request_id,
+        ))
+        .await?;
+    Ok(())
 }
 
 /// How slow an upload may be before it is cut off.

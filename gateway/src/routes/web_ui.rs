@@ -20,7 +20,7 @@ use crate::{problem::ApiError, startup::AppState};
 /// data:/blob: (previews before upload) and https: (identity providers' pictures).
 pub const UI_POLICY: &str = "default-src 'self'; img-src 'self' data: blob: https:; \
     media-src 'self' blob:; style-src 'self'; script-src 'self'; connect-src 'self'; \
-    frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; \
     frame-ancestors 'none'";
 
 /// The built UI, found at start-up. Its files are read from disk on each request, so a

@@ -136,3 +136,78 @@ async fn a_resumable_upload_reserves_its_length_at_creation() {
     let fits = create(200 * KIB).await.unwrap();
     assert_eq!(fits.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn the_quota_is_met_before_any_rule_about_the_file() {
+    let app = spawn_app_with(|config| {
+        config.quota_bytes = 2000 * KIB as u64;
+        config.max_upload_bytes = 1500 * KIB as u64;
+    })
+    .await;
+    let key = app.api_key("uma@example.com").await;
+    let upload = |name: &str, bytes: Vec<u8>, idempotency_key: Option<&str>| {
+        let mut request = app
+            .client
+            .post(app.url("/api/upload"))
+            .bearer_auth(&key)
+            .multipart(Form::new().part("file", Part::bytes(bytes).file_name(name.to_owned())));
+        if let Some(idempotency_key) = idempotency_key {
+            request = request.header("Idempotency-Key", idempotency_key);
+        }
+        request.send()
+    };
+    let first = upload("first.txt", text(900 * KIB), Some("first"))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let second = upload("second.txt", text(900 * KIB), None).await.unwrap();
+    assert_eq!(second.status(), StatusCode::CREATED);
+
+    // API.md's order: authentication, rate limit, quota, then the file's own rules (an
+    // extension not allowed, content that is not what the name says, a body past the
+    // upload limit): the quota answers first, before the body is read.
+    for (name, bytes) in [
+        ("tool.exe", text(300 * KIB)),
+        ("picture.png", text(300 * KIB)),
+        ("huge.txt", text(1700 * KIB)),
+    ] {
+        let refused = upload(name, bytes, None).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE, "{name}");
+        assert_eq!(problem(refused).await["code"], "quota_exceeded", "{name}");
+    }
+    let created = app
+        .client
+        .post(app.url("/api/uploads"))
+        .bearer_auth(&key)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", (300 * KIB).to_string())
+        // filename tool.exe
+        .header("Upload-Metadata", "filename dG9vbC5leGU=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(problem(created).await["code"], "quota_exceeded");
+
+    // Repeating an upload already made stores nothing new: its key is still answered.
+    let again = upload("first.txt", text(900 * KIB), Some("first"))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(app.rows_with_status("active").await, 2);
+    assert_eq!(app.rows_with_status("pending").await, 0);
+
+    // A user with room meets the file's rules as before.
+    let other = app.api_key("ugo@example.com").await;
+    for (name, bytes, code) in [
+        ("tool.exe", text(300 * KIB), "file_type_not_allowed"),
+        ("picture.png", text(300 * KIB), "content_mismatch"),
+        ("huge.txt", text(1700 * KIB), "file_too_large"),
+    ] {
+        let refused = app.upload(&other, name, bytes).await;
+        assert_eq!(problem(refused).await["code"], code, "{name}");
+    }
+}

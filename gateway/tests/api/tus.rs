@@ -775,47 +775,57 @@ async fn on_s3_parts_go_up_as_the_upload_proceeds() {
     assert_eq!(staged_bytes(&app), 0);
 }
 
+/// The `X-RateLimit-Remaining` of a counted answer; `None` when it was not counted.
+fn remaining(response: &reqwest::Response) -> Option<u64> {
+    response
+        .headers()
+        .get("x-ratelimit-remaining")
+        .map(|value| value.to_str().unwrap().parse().unwrap())
+}
+
 #[tokio::test]
-async fn an_uploads_bytes_are_not_counted_but_callers_not_verified_are() {
+async fn an_uploads_bytes_are_not_counted_but_other_callers_are() {
     let app = crate::helpers::spawn_app_with(|config| {
-        config.rate_limit_api = "3/1m".into();
+        config.rate_limit_api = "4/1m".into();
         config.api_key_cache_ttl_secs = 1;
     })
     .await;
     let tus = Tus::new(&app).await;
-    // The creation verifies the key (and counts as an upload, not as an API call).
+    // The creation counts as an upload, not as an API call.
     let path = tus.create("counted.txt", 8).await;
-    for offset in 0..6 {
+    // This replica has not seen the key move this upload yet: the first PATCH is
+    // counted; its success is the pass for the rest.
+    let first = tus.patch(&path, 0, b"x".to_vec()).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    assert_eq!(remaining(&first), Some(3));
+    for offset in 1..6 {
         let response = tus.patch(&path, offset, b"x".to_vec()).await;
         assert_eq!(
             response.status(),
             StatusCode::NO_CONTENT,
             "PATCH at {offset}"
         );
-        assert!(!response.headers().contains_key("x-ratelimit-limit"));
+        assert_eq!(remaining(&response), None);
     }
     assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(6)));
-    // Once the key's verification has lapsed (1 s here), the key is still recognized: a
-    // pause in an upload does not make its next requests count.
-    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
-    for _ in 0..4 {
-        let response = app
-            .client
-            .head(app.url(&path))
-            .bearer_auth(&tus.key)
-            .header("Tus-Resumable", "1.0.0")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(!response.headers().contains_key("x-ratelimit-limit"));
+    // Once the key's verification has lapsed (1 s here), the pass still holds: a pause
+    // in an upload does not make its next requests count.
+    for _ in 0..3 {
         tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        let response = tus.request(Method::HEAD, &path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(remaining(&response), None);
     }
+    // The pass is for that upload: looking up others is counted, even with a good key.
+    let unknown = format!("/api/uploads/{}", uuid::Uuid::new_v4());
+    let response = tus.request(Method::HEAD, &unknown).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(remaining(&response), Some(2));
 
-    // A key that fails costs a verification each time: counted as an API call, per
+    // A key nobody issued costs a verification each time: counted as an API call, per
     // address, and refused past the limit before that work is done.
     let mut statuses = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..4 {
         let response = app
             .client
             .patch(app.url(&path))
@@ -827,12 +837,12 @@ async fn an_uploads_bytes_are_not_counted_but_callers_not_verified_are() {
             .send()
             .await
             .unwrap();
-        assert!(response.headers().contains_key("x-ratelimit-limit"));
+        assert!(remaining(&response).is_some());
         statuses.push(response.status().as_u16());
     }
-    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    assert_eq!(statuses, [401, 401, 429, 429]);
 
-    // The verified owner's upload goes on, from the same address.
+    // The owner's upload goes on, from the same address.
     let response = tus.patch(&path, 6, b"yy".to_vec()).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     // Downloads are a class of their own, so the address's spent API calls do not hide it.
@@ -840,4 +850,41 @@ async fn an_uploads_bytes_are_not_counted_but_callers_not_verified_are() {
     let download = app.get(&tus.key, &format!("/api/download/{id}")).await;
     assert_eq!(download.status(), StatusCode::OK);
     assert_eq!(&download.bytes().await.unwrap()[..], b"xxxxxxyy");
+}
+
+#[tokio::test]
+async fn a_revoked_key_loses_its_pass_after_one_failure() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.rate_limit_api = "3/1m".into();
+        config.api_key_cache_ttl_secs = 1;
+    })
+    .await;
+    let tus = Tus::new(&app).await;
+    let path = tus.create("revoked.txt", 8).await;
+    let first = tus.patch(&path, 0, b"x".to_vec()).await;
+    assert_eq!(remaining(&first), Some(2));
+    // Revoked behind this replica's back (as through another replica), which keeps
+    // trusting the key until its cache lapses (1 s here).
+    let mut connection = AsyncPgConnection::establish(&app.auth_database_url)
+        .await
+        .unwrap();
+    diesel::sql_query("UPDATE api_keys SET revoked_at = now()")
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+
+    // With the pass: verified uncounted, refused, and counted afterwards.
+    let response = tus.patch(&path, 1, b"y".to_vec()).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(remaining(&response), None);
+    // The pass is gone: counted up front (the one before was counted: 0 left).
+    let response = tus.request(Method::HEAD, &path).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(remaining(&response), Some(0));
+    // And now refused before any verification.
+    let response = tus.patch(&path, 1, b"y".to_vec()).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(problem(response).await["code"], "rate_limited");
 }

@@ -53,6 +53,8 @@ async fn the_ui_is_served_with_its_policy_and_every_page_path_gets_index_html() 
             .to_owned();
         assert!(policy.starts_with(UI_POLICY_START), "{policy}");
         assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"));
+        // The UI frames nothing (a PDF preview opens in a tab of its own).
+        assert!(policy.contains("frame-src 'none'"), "{policy}");
         assert!(
             response
                 .text()
@@ -133,7 +135,7 @@ async fn the_limits_tell_clients_what_an_upload_may_be() {
 }
 
 #[tokio::test]
-async fn api_answers_may_not_be_framed_while_previews_may_be_framed_by_our_pages() {
+async fn no_answer_may_be_framed_not_even_a_preview() {
     let app = spawn_app().await;
     let key = app.api_key("mia@example.com").await;
     let api = app.get(&key, "/api/files").await;
@@ -143,28 +145,30 @@ async fn api_answers_may_not_be_framed_while_previews_may_be_framed_by_our_pages
     );
     assert_eq!(api.headers()[header::X_FRAME_OPTIONS], "DENY");
 
-    let file: Value = app
-        .upload(&key, "p.png", png_bytes(100, 3))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = file["id"].as_str().unwrap();
-    let preview = app.get(&key, &format!("/api/preview/{id}")).await;
-    assert_eq!(preview.headers()[header::X_FRAME_OPTIONS], "SAMEORIGIN");
-    let policy = preview.headers()[header::CONTENT_SECURITY_POLICY]
-        .to_str()
-        .unwrap();
-    assert!(
-        policy.starts_with("sandbox;") && policy.ends_with("frame-ancestors 'self'"),
-        "{policy}"
-    );
-    let download = app.get(&key, &format!("/api/download/{id}")).await;
-    assert_eq!(download.headers()[header::X_FRAME_OPTIONS], "DENY");
-    assert!(
-        download.headers()[header::CONTENT_SECURITY_POLICY]
-            .to_str()
-            .unwrap()
-            .starts_with("sandbox;")
-    );
+    let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+    for (name, bytes) in [("p.png", png_bytes(100, 3)), ("p.pdf", pdf.to_vec())] {
+        let file: Value = app.upload(&key, name, bytes).await.json().await.unwrap();
+        let id = file["id"].as_str().unwrap();
+        for path in ["preview", "download"] {
+            let response = app.get(&key, &format!("/api/{path}/{id}")).await;
+            assert_eq!(response.status(), 200, "{path} of {name}");
+            let inline = path == "preview";
+            assert_eq!(
+                response.headers()[header::CONTENT_DISPOSITION]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("inline"),
+                inline,
+                "{path} of {name}"
+            );
+            assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");
+            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap();
+            assert!(policy.ends_with("frame-ancestors 'none'"), "{policy}");
+            // Browsers render no PDF in a sandboxed document; every other answer is one.
+            let sandboxed = !(inline && name.ends_with(".pdf"));
+            assert_eq!(policy.starts_with("sandbox;"), sandboxed, "{policy}");
+        }
+    }
 }

@@ -77,13 +77,16 @@ test('search, sort and page through the files', async ({ signedIn: page, api }) 
   await expect(range).toHaveText(t('files.pagination.range', { from: 1, to: 20, total: 23 }));
 });
 
-test('preview an image and a text file', async ({ signedIn: page, api }) => {
+test('preview an image, a text file and a PDF', async ({ signedIn: page, api }) => {
   const png = makePng(120, 80);
   const image = await api.upload('gradient.png', png, { type: 'image/png' });
   const text = await api.upload('notes.txt', 'line one\nline two\n', { type: 'text/plain' });
   const data = await api.upload('data.json', '{"answer": 42}\n', { type: 'application/json' });
+  const pdf = await api.upload('report.pdf', '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n', {
+    type: 'application/pdf',
+  });
   await page.reload();
-  await expect(page.getByTestId('file-row')).toHaveCount(3);
+  await expect(page.getByTestId('file-row')).toHaveCount(4);
 
   // The image: its name opens the preview, served by /api/preview inline.
   await rowOf(page, image).getByTestId('file-name').click();
@@ -110,6 +113,17 @@ test('preview an image and a text file', async ({ signedIn: page, api }) => {
   // Text: fetched and shown as text; the close button closes.
   await rowOf(page, text).getByTestId('file-preview').click();
   await expect(dialog.getByTestId('preview-text')).toHaveText('line one\nline two\n');
+  await dialog.getByTestId('modal-close').click();
+  await expect(dialog).toHaveCount(0);
+
+  // A PDF opens in a tab of its own: no answer of the API may be framed.
+  await rowOf(page, pdf).getByTestId('file-preview').click();
+  await expect(dialog.getByTestId('preview-pdf')).toBeVisible();
+  await expect(dialog.locator('iframe')).toHaveCount(0);
+  await expect(dialog.getByTestId('preview-open')).toHaveAttribute('target', '_blank');
+  const framed = await page.request.get(`/api/preview/${pdf.id}`);
+  expect(framed.headers()['content-type']).toBe('application/pdf');
+  expect(framed.headers()['x-frame-options']).toBe('DENY');
   await dialog.getByTestId('modal-close').click();
   await expect(dialog).toHaveCount(0);
 

@@ -203,7 +203,7 @@ const de: Record<MessageKey, string> = {
   'preview.unsupported': 'Für diesen Dateityp gibt es keine Vorschau.',
   'preview.failed': 'Die Vorschau konnte nicht geladen werden.',
   'preview.noMediaSupport': 'Dein Browser kann diese Datei nicht abspielen.',
-  'preview.pdfTitle': 'PDF-Vorschau von {name}',
+  'preview.pdfInTab': 'Ein PDF zeigt der eigene Betrachter deines Browsers: nutze „In neuem Tab öffnen“.',
   'preview.textLabel': 'Inhalt von {name}',
   'preview.truncated': 'Es werden nur die ersten {size} angezeigt. Lade die Datei herunter, um alles zu sehen.',
   'preview.openInTab': 'In neuem Tab öffnen',

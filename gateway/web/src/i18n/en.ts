@@ -203,7 +203,7 @@ const en = {
   'preview.unsupported': 'There is no preview for this type of file.',
   'preview.failed': 'The preview could not be loaded.',
   'preview.noMediaSupport': 'Your browser cannot play this file.',
-  'preview.pdfTitle': 'PDF preview of {name}',
+  'preview.pdfInTab': 'A PDF is shown by your browser\'s own viewer: use “Open in new tab”.',
   'preview.textLabel': 'Contents of {name}',
   'preview.truncated': 'Only the first {size} are shown. Download the file to see all of it.',
   'preview.openInTab': 'Open in new tab',

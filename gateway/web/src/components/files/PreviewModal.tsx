@@ -1,7 +1,7 @@
-// Preview through /api/preview/{id}: images, video and audio in their own elements, PDF in a
-// same-origin frame, text fetched (the first 256 KiB) and shown as plain text.
+// Preview through /api/preview/{id}: images, video and audio in their own elements, text
+// fetched (the first 256 KiB) and shown as plain text. A PDF opens in a tab of its own: no
+// answer of the API may be framed (X-Frame-Options: DENY), not even by our own pages.
 
-import type { TargetedEvent } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { fetchPreviewText, isAbort, paths } from '../../api';
 import type { StoredFile } from '../../api/types';
@@ -43,19 +43,6 @@ function TextPreview({ file }: { file: StoredFile }) {
   );
 }
 
-/**
- * Browsers' PDF viewers take the focus once loaded; keys pressed there (Escape, Tab) never reach
- * the dialog. Until the user clicks into the document, give the focus back to the dialog.
- */
-function keepFocusOutside(event: TargetedEvent<HTMLIFrameElement>) {
-  const frame = event.currentTarget;
-  const restore = () => {
-    if (document.activeElement === frame) frame.closest('dialog')?.querySelector<HTMLElement>('[data-testid="modal-close"]')?.focus();
-  };
-  restore();
-  for (const delay of [100, 500, 1500]) setTimeout(restore, delay);
-}
-
 export function PreviewModal({ file, onClose }: { file: StoredFile; onClose: () => void }) {
   const { t } = useI18n();
   const kind = previewKindOf(file.mimeType);
@@ -86,7 +73,12 @@ export function PreviewModal({ file, onClose }: { file: StoredFile; onClose: () 
       </audio>
     );
   } else if (kind === 'pdf') {
-    body = <iframe class="preview-frame" src={source} title={t('preview.pdfTitle', { name })} onLoad={keepFocusOutside} data-testid="preview-pdf" />;
+    body = (
+      <div class="empty-state empty-state--compact" data-testid="preview-pdf">
+        <Icon name="eye" size={32} />
+        <p>{t('preview.pdfInTab')}</p>
+      </div>
+    );
   } else {
     body = <TextPreview file={file} />;
   }
