@@ -618,6 +618,7 @@ async fn write(
         length,
         verdict,
         checksum_requested: checksum.is_some(),
+        released: false,
     };
     actix_web::rt::spawn(async move {
         let result = writer.run(receiver).await;
@@ -787,6 +788,8 @@ struct Writer {
     /// Whether the bytes are to be kept, once the body has ended.
     verdict: oneshot::Receiver<bool>,
     checksum_requested: bool,
+    /// The recording of the new offset released the lease too.
+    released: bool,
 }
 
 impl Writer {
@@ -811,7 +814,9 @@ impl Writer {
             .map(|finished| (finished, true)),
             other => other,
         };
-        self.lease.release().await;
+        if !self.released {
+            self.lease.release().await;
+        }
         outcome
     }
 
@@ -879,6 +884,8 @@ impl Writer {
                 .into_inner();
             return Ok((session, false));
         }
+        // Released with the recording, unless the last byte is in: the commit still needs it.
+        let release = self.length != Some(staged);
         let session = files
             .record_upload_offset(state.backends.request(
                 RecordUploadOffsetRequest {
@@ -887,14 +894,13 @@ impl Writer {
                     holder: self.lease.holder.clone(),
                     offset: staged,
                     length: self.length,
-                    // Released with the recording, unless the last byte is in: the commit
-                    // still needs it.
-                    release: self.length != Some(staged),
+                    release,
                 },
                 &self.lease.request_id,
             ))
             .await?
             .into_inner();
+        self.released = release;
         let complete = session.length == Some(session.offset);
         Ok((session, complete))
     }
