@@ -966,7 +966,8 @@ async fn moving_an_upload<B: MessageBody + 'static>(
     let pass = caller
         .credential
         .map(|credential| upload_pass(&credential, path));
-    if let Some(pass) = pass.filter(|pass| state.limiter.passes.contains_key(pass)) {
+    // `get`, not `contains_key`: only a read keeps an idle entry alive.
+    if let Some(pass) = pass.filter(|pass| state.limiter.passes.get(pass).is_some()) {
         let response = next.call(request).await?;
         let status = response.status();
         if [
