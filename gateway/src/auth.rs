@@ -10,12 +10,13 @@
 
 use std::{
     collections::HashMap,
+    rc::Rc,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
 use actix_web::{
-    FromRequest, HttpRequest,
+    FromRequest, HttpMessage, HttpRequest,
     cookie::{Cookie, SameSite, time::Duration as CookieDuration},
     dev::Payload,
     http::Method,
@@ -187,11 +188,6 @@ impl KeyCache {
         }
     }
 
-    /// The user of the key with this SHA-256, when a verification of it is cached.
-    pub fn user_of_key(&self, digest: &[u8; 32]) -> Option<String> {
-        self.get(digest).map(|principal| principal.user_id)
-    }
-
     /// The user of the session with this token SHA-256, when it was verified lately.
     pub fn user_of_session(&self, digest: &[u8; 32]) -> Option<String> {
         self.session_users.get(digest)
@@ -216,6 +212,7 @@ impl KeyCache {
         }
     }
 
+    #[cfg(test)]
     fn get(&self, digest: &[u8; 32]) -> Option<Principal> {
         self.lookup(digest).map(|(principal, _)| principal)
     }
@@ -246,24 +243,62 @@ pub(crate) fn bearer_token(request: &HttpRequest) -> Option<String> {
         .then(|| token.to_owned())
 }
 
+/// The credential a request carries, read once: rate limiting counts by it before
+/// authentication checks it, and both need its SHA-256 and the cached verification of a
+/// key. Kept in the request's extensions by [`Credential::of`].
+pub(crate) struct Credential {
+    pub via: Via,
+    pub token: String,
+    pub digest: [u8; 32],
+    /// For an API key, its cached verification when the request was read, and whether
+    /// that one is due to be verified again.
+    pub cached: Option<(Principal, bool)>,
+}
+
+impl Credential {
+    /// The request's credential: a bearer key wins over the session cookie (programs
+    /// need no CSRF check).
+    pub(crate) fn of(request: &HttpRequest, state: &AppState) -> Option<Rc<Self>> {
+        if let Some(read) = request.extensions().get::<Option<Rc<Self>>>() {
+            return read.clone();
+        }
+        let credential = if let Some(token) = bearer_token(request) {
+            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            Some(Self {
+                via: Via::ApiKey,
+                cached: state.keys.lookup(&digest),
+                token,
+                digest,
+            })
+        } else {
+            state.site.session_token(request).map(|token| Self {
+                via: Via::Session,
+                digest: Sha256::digest(token.as_bytes()).into(),
+                token,
+                cached: None,
+            })
+        }
+        .map(Rc::new);
+        request.extensions_mut().insert(credential.clone());
+        credential
+    }
+}
+
 /// What a request presents to prove who it is.
 enum Presented {
-    ApiKey(String),
-    Session(String),
+    ApiKey(Rc<Credential>),
+    Session(Rc<Credential>),
     CrossOriginSession,
     Nothing,
 }
 
-fn presented(request: &HttpRequest, site: &Site) -> Presented {
-    // A bearer key wins over a cookie: programs need no CSRF check.
-    if let Some(token) = bearer_token(request) {
-        return Presented::ApiKey(token);
-    }
-    match site.session_token(request) {
-        Some(_) if changes_state(request.method()) && !site.is_same_origin(request) => {
+fn presented(request: &HttpRequest, state: &AppState) -> Presented {
+    match Credential::of(request, state) {
+        Some(credential) if credential.via == Via::ApiKey => Presented::ApiKey(credential),
+        Some(_) if changes_state(request.method()) && !state.site.is_same_origin(request) => {
             Presented::CrossOriginSession
         }
-        Some(token) => Presented::Session(token),
+        Some(credential) => Presented::Session(credential),
         None => Presented::Nothing,
     }
 }
@@ -294,13 +329,15 @@ async fn authenticate(
     presented: Presented,
     request_id: RequestId,
 ) -> Result<Principal, ApiError> {
-    let token = match presented {
-        Presented::ApiKey(token) => token,
-        Presented::Session(token) => {
-            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-            let verified = verify_session(&state, token, &request_id).await?;
+    let credential = match presented {
+        Presented::ApiKey(credential) => credential,
+        Presented::Session(credential) => {
+            let verified = verify_session(&state, credential.token.clone(), &request_id).await?;
             let user = verified.user.ok_or_else(ApiError::unauthenticated)?;
-            state.keys.session_users.insert(digest, user.id.clone());
+            state
+                .keys
+                .session_users
+                .insert(credential.digest, user.id.clone());
             return Ok(Principal {
                 user_id: user.id,
                 via: Via::Session,
@@ -314,8 +351,14 @@ async fn authenticate(
         }
         Presented::Nothing => return Err(ApiError::unauthenticated()),
     };
-    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    if let Some((principal, due)) = state.keys.lookup(&digest) {
+    let digest = credential.digest;
+    let token = credential.token.clone();
+    // Looked up when the request was read; a key verified since is found now.
+    if let Some((principal, due)) = credential
+        .cached
+        .clone()
+        .or_else(|| state.keys.lookup(&digest))
+    {
         if due
             && let Some((refresh, started)) = verification(&state, token, digest, request_id)
             && started
@@ -411,7 +454,7 @@ impl FromRequest for Principal {
         let state = request.app_data::<web::Data<AppState>>().cloned();
         let presented = state
             .as_ref()
-            .map_or(Presented::Nothing, |state| presented(request, &state.site));
+            .map_or(Presented::Nothing, |state| presented(request, state));
         let request_id = RequestId::of(request);
         Box::pin(async move {
             let state = state.ok_or_else(|| {

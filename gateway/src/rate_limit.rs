@@ -18,6 +18,7 @@
 
 use std::{
     collections::HashMap,
+    hash::{BuildHasher, RandomState},
     net::IpAddr,
     sync::{
         Arc, Mutex,
@@ -27,10 +28,13 @@ use std::{
 };
 
 use actix_web::{
-    Error, HttpMessage, HttpResponse, ResponseError,
+    Error, HttpResponse, ResponseError,
     body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
-    http::{Method, StatusCode, header::HeaderValue},
+    http::{
+        Method, StatusCode,
+        header::{HeaderName, HeaderValue},
+    },
     middleware::Next,
     web,
 };
@@ -40,6 +44,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::{
+    auth::{Credential, Via},
     metrics::{DecisionLabels, Outcome, RateLimitMetrics, Store},
     problem::ApiError,
     startup::AppState,
@@ -284,8 +289,11 @@ pub struct Limiter {
     memory: Mutex<HashMap<String, MemoryWindow>>,
     /// Identifiers known to be over their limit, refused here until their window resets.
     refused_until: moka::sync::Cache<String, Instant>,
-    /// Leases by the identifiers of a request, joined.
-    leases: Mutex<HashMap<String, Lease>>,
+    /// Leases by [`Limiter::lease_of`] the class and identifiers of a request.
+    leases: Mutex<HashMap<u64, Lease>>,
+    /// Keyed afresh by each replica, so that nobody can pick identifiers whose leases
+    /// collide.
+    lease_hasher: RandomState,
     /// Upload passes ([`upload_pass`]) this replica granted.
     passes: moka::sync::Cache<[u8; 32], ()>,
     degraded: AtomicBool,
@@ -373,6 +381,7 @@ impl Limiter {
                 .time_to_live(Duration::from_secs(24 * 3600))
                 .build(),
             leases: Mutex::new(HashMap::new()),
+            lease_hasher: RandomState::new(),
             passes: moka::sync::Cache::builder()
                 .max_capacity(MAX_UPLOAD_PASSES)
                 .time_to_idle(UPLOAD_PASS_IDLE)
@@ -383,22 +392,33 @@ impl Limiter {
         })
     }
 
+    /// Whether requests of `class` are limited at all.
+    pub fn limits(&self, class: Class) -> bool {
+        self.limits.of(class).is_some()
+    }
+
     /// Counts one request of `class` against every identifier; refused when any of them
     /// is over its limit (and then none is counted).
-    pub async fn check(self: &Arc<Self>, class: Class, identifiers: &[String]) -> Option<Decision> {
+    pub async fn check(
+        self: &Arc<Self>,
+        class: Class,
+        identifiers: &[Identifier],
+    ) -> Option<Decision> {
         let spec = self.limits.of(class)?;
-        let keys = self.keys(class, identifiers);
         self.probe_redis_if_degraded().await;
-        let leased = keys.join(" ");
+        // Most requests of a busy client are decided from its lease, with no key built.
+        let leased = self.lease_of(class, identifiers);
+        let mut keys = None;
         let mut waits = 0;
         loop {
             // Counts already granted are spent first: Redis counted them, and an
             // identifier refused meanwhile (by a request that found the lease empty) must
             // not strand them.
             let now = Instant::now();
-            let pending = match self.spend_lease(&leased, spec, now) {
+            let pending = match self.spend_lease(leased, spec, now) {
                 Spend::Spent(decision, refill) => {
                     if let Some(want) = refill {
+                        let keys = keys.unwrap_or_else(|| self.keys(class, identifiers));
                         self.refill_in_background(spec, keys, leased, want);
                     }
                     self.leased.inc();
@@ -406,7 +426,8 @@ impl Limiter {
                 }
                 Spend::Empty(pending) => pending,
             };
-            if let Some(refused) = self.refused_here(spec, &keys, now) {
+            let keys = keys.get_or_insert_with(|| self.keys(class, identifiers));
+            if let Some(refused) = self.refused_here(spec, keys, now) {
                 self.count(Store::Local, false);
                 return Some(refused);
             }
@@ -419,16 +440,17 @@ impl Limiter {
                 _ => break,
             }
         }
+        let keys = keys.unwrap_or_else(|| self.keys(class, identifiers));
         let now = Instant::now();
-        let want = self.lease_size(&leased);
+        let want = self.lease_size(leased);
         let (decision, over) = match self.check_in_redis(spec, &keys, want).await {
             Some((decision, over, granted)) => {
-                self.keep_lease(&leased, want, granted, 1, &decision);
+                self.keep_lease(leased, want, granted, 1, &decision);
                 // Refused, while a lease granted meanwhile still holds counts: those were
                 // counted already, so this request spends one rather than strand it.
                 if !decision.allowed
                     && let Spend::Spent(leased_decision, _) =
-                        self.spend_lease(&leased, spec, Instant::now())
+                        self.spend_lease(leased, spec, Instant::now())
                 {
                     self.count(Store::Lease, true);
                     return Some(leased_decision);
@@ -437,7 +459,7 @@ impl Limiter {
                 (decision, over)
             }
             None => {
-                self.keep_lease(&leased, want, 0, 1, &Decision::refused(spec));
+                self.keep_lease(leased, want, 0, 1, &Decision::refused(spec));
                 let result = self.check_in_memory(spec, &keys);
                 self.count(Store::Memory, result.0.allowed);
                 result
@@ -451,8 +473,15 @@ impl Limiter {
         Some(decision)
     }
 
+    /// The lease of `class` for these identifiers: a 64-bit hash, so that spending from
+    /// it builds no string. (Two sets of identifiers would have to collide among the
+    /// leases one replica keeps for their counts to mix.)
+    fn lease_of(&self, class: Class, identifiers: &[Identifier]) -> u64 {
+        self.lease_hasher.hash_one((class.name(), identifiers))
+    }
+
     /// Where `class`'s windows of these identifiers are kept.
-    fn keys(&self, class: Class, identifiers: &[String]) -> Vec<String> {
+    fn keys(&self, class: Class, identifiers: &[Identifier]) -> Vec<String> {
         identifiers
             .iter()
             .map(|id| format!("{}:rl:{}:{id}", self.prefix, class.name()))
@@ -483,14 +512,14 @@ impl Limiter {
         self: &Arc<Self>,
         spec: RateSpec,
         keys: Vec<String>,
-        leased: String,
+        leased: u64,
         want: u64,
     ) {
         let limiter = Arc::clone(self);
         tokio::spawn(async move {
             match limiter.check_in_redis(spec, &keys, want).await {
                 Some((decision, over, granted)) => {
-                    limiter.keep_lease(&leased, want, granted, 0, &decision);
+                    limiter.keep_lease(leased, want, granted, 0, &decision);
                     if let Some(index) = over
                         && let Some(key) = keys.get(index)
                     {
@@ -499,17 +528,17 @@ impl Limiter {
                             .insert(key.clone(), Instant::now() + decision.reset);
                     }
                 }
-                None => limiter.keep_lease(&leased, want, 0, 0, &Decision::refused(spec)),
+                None => limiter.keep_lease(leased, want, 0, 0, &Decision::refused(spec)),
             }
         });
     }
 
     /// One count from this replica's lease for these identifiers, when it has one left.
-    fn spend_lease(&self, leased: &str, spec: RateSpec, now: Instant) -> Spend {
+    fn spend_lease(&self, leased: u64, spec: RateSpec, now: Instant) -> Spend {
         let Ok(mut leases) = self.leases.lock() else {
             return Spend::Empty(None);
         };
-        let Some(lease) = leases.get_mut(leased) else {
+        let Some(lease) = leases.get_mut(&leased) else {
             return Spend::Empty(None);
         };
         if !lease.usable(now) {
@@ -538,11 +567,11 @@ impl Limiter {
 
     /// How many counts to ask Redis for: one, unless these identifiers spent their last
     /// lease quickly and no other request is already asking for more.
-    fn lease_size(&self, leased: &str) -> u64 {
+    fn lease_size(&self, leased: u64) -> u64 {
         let Ok(mut leases) = self.leases.lock() else {
             return 1;
         };
-        match leases.get_mut(leased) {
+        match leases.get_mut(&leased) {
             Some(lease) if lease.next > 1 && !lease.refill_in_flight() => {
                 lease.refilling = Some(Instant::now());
                 lease.next
@@ -554,7 +583,7 @@ impl Limiter {
     /// Keeps what Redis granted beyond the counts `taken` by the request that asked,
     /// sizes the next lease by how quickly the last one ran low, and wakes the requests
     /// waiting for it.
-    fn keep_lease(&self, leased: &str, wanted: u64, granted: u64, taken: u64, decision: &Decision) {
+    fn keep_lease(&self, leased: u64, wanted: u64, granted: u64, taken: u64, decision: &Decision) {
         let Ok(mut leases) = self.leases.lock() else {
             return;
         };
@@ -565,7 +594,7 @@ impl Limiter {
                 leases.clear();
             }
         }
-        let lease = leases.entry(leased.to_owned()).or_insert_with(|| Lease {
+        let lease = leases.entry(leased).or_insert_with(|| Lease {
             left: 0,
             used: 0,
             // Long enough ago that a first request does not count as a lease run low.
@@ -857,10 +886,48 @@ fn rolled(stored: Option<MemoryWindow>, index: u64) -> MemoryWindow {
     }
 }
 
+/// What a request is counted against. Written out (`ip:…`, `key:…`) only to name its
+/// windows; a request decided from a lease never builds the text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Identifier {
+    /// The client's address.
+    Ip(IpAddr),
+    /// The first 12 bytes of the SHA-256 of an API key.
+    Key([u8; 12]),
+    /// The first 12 bytes of the SHA-256 of a session token.
+    Session([u8; 12]),
+    /// The first 12 bytes of the SHA-256 of a share link's token.
+    Link([u8; 12]),
+    /// The user behind a credential.
+    User(String),
+}
+
+impl Identifier {
+    /// The first 12 bytes of a digest: enough to tell credentials apart, without keeping
+    /// what could be looked up.
+    pub fn prefix(digest: &[u8]) -> [u8; 12] {
+        let mut prefix = [0; 12];
+        prefix.copy_from_slice(&digest[..12]);
+        prefix
+    }
+}
+
+impl std::fmt::Display for Identifier {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ip(address) => write!(formatter, "ip:{address}"),
+            Self::Key(prefix) => write!(formatter, "key:{}", hex::encode(prefix)),
+            Self::Session(prefix) => write!(formatter, "session:{}", hex::encode(prefix)),
+            Self::Link(prefix) => write!(formatter, "link:{}", hex::encode(prefix)),
+            Self::User(user) => write!(formatter, "user:{user}"),
+        }
+    }
+}
+
 /// Who a request comes from, as rate limiting sees it before authentication.
 struct Caller {
     /// The identifiers it is counted against.
-    ids: Vec<String>,
+    ids: Vec<Identifier>,
     /// The SHA-256 of the credential it presents (API key or session token), if any.
     credential: Option<[u8; 32]>,
 }
@@ -872,39 +939,45 @@ struct Caller {
 fn caller(request: &ServiceRequest, state: &AppState, client: Option<IpAddr>) -> Caller {
     let mut ids = Vec::with_capacity(3);
     if let Some(address) = client {
-        ids.push(format!("ip:{address}"));
+        ids.push(Identifier::Ip(address));
     }
-    // The token as authentication reads it, so `bearer`, `BEARER` and extra spaces do
-    // not make one key into several identifiers.
-    let (credential, user) = if let Some(key) = crate::auth::bearer_token(request.request()) {
-        let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        ids.push(format!("key:{}", hex::encode(&digest[..12])));
-        (Some(digest), state.keys.user_of_key(&digest))
-    } else if let Some(token) = state.site.session_token(request.request()) {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        ids.push(format!("session:{}", hex::encode(&digest[..12])));
-        (Some(digest), state.keys.user_of_session(&digest))
-    } else {
-        (None, None)
-    };
-    if let Some(user) = user {
-        ids.push(format!("user:{user}"));
+    // The credential as authentication reads it, so `bearer`, `BEARER` and extra spaces
+    // do not make one key into several identifiers.
+    let credential = Credential::of(request.request(), state);
+    if let Some(credential) = credential.as_deref() {
+        let prefix = Identifier::prefix(&credential.digest);
+        let user = match credential.via {
+            Via::ApiKey => {
+                ids.push(Identifier::Key(prefix));
+                credential
+                    .cached
+                    .as_ref()
+                    .map(|(principal, _)| principal.user_id.clone())
+            }
+            Via::Session => {
+                ids.push(Identifier::Session(prefix));
+                state.keys.user_of_session(&credential.digest)
+            }
+        };
+        if let Some(user) = user {
+            ids.push(Identifier::User(user));
+        }
     }
-    Caller { ids, credential }
+    Caller {
+        ids,
+        credential: credential.map(|credential| credential.digest),
+    }
 }
+
+const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 fn insert_headers(headers: &mut actix_web::http::header::HeaderMap, decision: &Decision) {
     let reset_secs = decision.reset.as_secs() + u64::from(decision.reset.subsec_nanos() > 0);
-    for (name, value) in [
-        ("x-ratelimit-limit", decision.limit),
-        ("x-ratelimit-remaining", decision.remaining),
-        ("x-ratelimit-reset", reset_secs),
-    ] {
-        headers.insert(
-            actix_web::http::header::HeaderName::from_static(name),
-            HeaderValue::from(value),
-        );
-    }
+    headers.insert(LIMIT, HeaderValue::from(decision.limit));
+    headers.insert(REMAINING, HeaderValue::from(decision.remaining));
+    headers.insert(RESET, HeaderValue::from(reset_secs));
     if !decision.allowed {
         headers.insert(
             actix_web::http::header::RETRY_AFTER,
@@ -918,19 +991,26 @@ pub async fn middleware(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let routed_path = request.match_info().as_str().to_owned();
-    let class = Class::of(request.method(), &routed_path);
-    let moves_an_upload = Class::moves_an_upload(request.method(), &routed_path);
+    let routed_path = request.match_info().as_str();
+    let class = Class::of(request.method(), routed_path);
+    // The path of an upload being moved, which its pass is for.
+    let upload_path =
+        Class::moves_an_upload(request.method(), routed_path).then(|| routed_path.to_owned());
+    let moves_an_upload = upload_path.is_some();
     if class.is_none() && !moves_an_upload {
         return Ok(next.call(request).await?.map_into_left_body());
     }
     let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(request).await?.map_into_left_body());
     };
+    if class.is_some_and(|class| !state.limiter.limits(class)) {
+        return Ok(next.call(request).await?.map_into_left_body());
+    }
     let client = state.proxies.client_ip(request.request());
     let caller = caller(&request, &state, client);
     let Some(class) = class else {
-        return moving_an_upload(request, next, &state, &caller, &routed_path).await;
+        let path = upload_path.unwrap_or_default();
+        return moving_an_upload(request, next, &state, &caller, &path).await;
     };
     let Some(decision) = state.limiter.check(class, &caller.ids).await else {
         return Ok(next.call(request).await?.map_into_left_body());
@@ -939,7 +1019,6 @@ pub async fn middleware(
         let response = refusal(class, &decision);
         return Ok(request.into_response(response).map_into_right_body());
     }
-    request.extensions_mut().insert(decision);
     let mut response = next.call(request).await?;
     insert_headers(response.headers_mut(), &decision);
     Ok(response.map_into_left_body())
@@ -1092,7 +1171,7 @@ mod tests {
     #[tokio::test]
     async fn memory_windows_refuse_past_the_limit_per_identifier() {
         let limiter = memory_limiter("3/1h");
-        let alice = vec!["ip:a".to_owned()];
+        let alice = vec![Identifier::User("alice".to_owned())];
         for expected_remaining in [2, 1, 0] {
             let decision = limiter.check(Class::Api, &alice).await.unwrap();
             assert!(decision.allowed);
@@ -1104,7 +1183,7 @@ mod tests {
         // Another identifier and another class have their own windows.
         assert!(
             limiter
-                .check(Class::Api, &["ip:b".to_owned()])
+                .check(Class::Api, &[Identifier::User("bob".to_owned())])
                 .await
                 .unwrap()
                 .allowed

@@ -40,7 +40,11 @@ use super::{
     },
 };
 use crate::{
-    auth::Principal, problem::ApiError, rate_limit::Class, request_id::RequestId, startup::AppState,
+    auth::Principal,
+    problem::ApiError,
+    rate_limit::{Class, Identifier},
+    request_id::RequestId,
+    startup::AppState,
 };
 
 const GRANT_COOKIE: &str = "fv_share_grant";
@@ -395,12 +399,11 @@ async fn limit_password_attempts(
     state: &AppState,
     token: &str,
 ) -> Result<(), ApiError> {
-    let mut ids = vec![format!(
-        "link:{}",
-        hex::encode(&Sha256::digest(token.as_bytes())[..12])
-    )];
+    let mut ids = vec![Identifier::Link(Identifier::prefix(&Sha256::digest(
+        token.as_bytes(),
+    )))];
     if let Some(address) = state.proxies.client_ip(request) {
-        ids.push(format!("ip:{address}"));
+        ids.push(Identifier::Ip(address));
     }
     match state.limiter.check(Class::SharePassword, &ids).await {
         Some(decision) if !decision.allowed => Err(ApiError::new(

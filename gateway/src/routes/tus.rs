@@ -794,7 +794,7 @@ struct Writer {
 
 impl Writer {
     /// Streams to storage until the channel closes, records the new offset, commits the
-    /// file when the last byte is in, and releases the lease. Returns the session and
+    /// file when the last byte is in, and releases the lease unless the file is done. Returns the session and
     /// whether the upload is now finished. It runs on even when the request is gone: an
     /// upload whose offset reached its length is always committed, so no client ever
     /// sees a full offset on an upload that stays unfinished.
@@ -814,7 +814,9 @@ impl Writer {
             .map(|finished| (finished, true)),
             other => other,
         };
-        if !self.released {
+        // A finished upload is never leased again: its lease needs no releasing.
+        let finished = matches!(outcome, Ok((_, true)));
+        if !self.released && !finished {
             self.lease.release().await;
         }
         outcome
