@@ -27,7 +27,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{
     Digest, Sha256,
@@ -294,13 +294,23 @@ impl Staging {
     pub async fn commit(&self, target: &Target, length: u64) -> Result<Stored, StorageError> {
         let key = &target.key;
         let staged = self.length(key).await?;
+        let object = ObjectStorage::path(key)?;
+        // Nothing staged, not even an empty spool: either nothing was ever appended, or
+        // an earlier commit made the object and what came after it failed.
+        let nothing_staged = staged == 0
+            && !tokio::fs::try_exists(self.spool(key, 0)?)
+                .await
+                .map_err(StorageError::Io)?;
+        if nothing_staged && let Some(stored) = self.committed(&object, length).await? {
+            tracing::info!("the upload was committed already");
+            return Ok(stored);
+        }
         if staged != length {
             return Err(StorageError::SizeMismatch {
                 declared: length,
                 received: staged,
             });
         }
-        let object = ObjectStorage::path(key)?;
         let stored = if self.storage.has_parts() {
             let parts = self.parts(key).await?;
             match self.send_parts(target, parts, length).await? {
@@ -322,6 +332,31 @@ impl Staging {
         };
         self.remove_files(key).await?;
         Ok(stored)
+    }
+
+    /// The object `length` bytes long that an earlier commit made, hashed again (its
+    /// digest went with the staged bytes); `None` when there is no such object.
+    async fn committed(
+        &self,
+        object: &object_store::path::Path,
+        length: u64,
+    ) -> Result<Option<Stored>, StorageError> {
+        match self.storage.head(object).await {
+            Ok(meta) if meta.size == length => {}
+            _ => return Ok(None),
+        }
+        let mut chunks = self.storage.get(object, None).await?;
+        let mut hasher = Sha256::new();
+        let mut size = 0;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok((size == length).then(|| Stored {
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        }))
     }
 
     /// Sends the last part (the spool, shorter than a part) and completes the upload.

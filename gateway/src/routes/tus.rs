@@ -373,7 +373,8 @@ async fn session_of(
     Ok(session)
 }
 
-/// `HEAD /api/uploads/{id}`: how far the upload is.
+/// `HEAD /api/uploads/{id}`: how far the upload is. An upload whose every byte is in but
+/// whose file was not made is finished first (see [`finish_left_over`]).
 #[utoipa::path(
     head,
     path = "/api/uploads/{id}",
@@ -390,6 +391,8 @@ async fn session_of(
         (status = 404, response = NotFound),
         (status = 410, response = Gone),
         (status = 412, response = PreconditionFailed),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 423, response = Locked),
         (status = 429, response = TooManyRequests),
         (status = 502, response = BadGateway),
         (status = 503, response = ServiceUnavailable),
@@ -404,7 +407,11 @@ pub async fn head(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_version(&request)?;
-    let session = session_of(&state, &principal, &request_id, &upload_id(id)).await?;
+    let id = upload_id(id);
+    let mut session = session_of(&state, &principal, &request_id, &id).await?;
+    if !session.finished && session.length == Some(session.offset) {
+        session = finish_left_over(&state, &principal, &request_id, id).await?;
+    }
     let mut response = HttpResponse::Ok();
     response
         .insert_header(("Upload-Offset", session.offset.to_string()))
@@ -414,6 +421,51 @@ pub async fn head(
     }
     describe(&mut response, &session);
     Ok(response.finish())
+}
+
+/// Every byte of the upload is in, but it is no file yet: the last PATCH recorded its
+/// offset, and then its commit, or the record after the commit, failed. A client told a
+/// full offset stops there, so the file is made now, under a lease as a PATCH would; if
+/// that fails too, the HEAD fails with it and the client asks again later.
+async fn finish_left_over(
+    state: &web::Data<AppState>,
+    principal: &Principal,
+    request_id: &RequestId,
+    id: String,
+) -> Result<UploadSession, ApiError> {
+    let holder = uuid::Uuid::new_v4().to_string();
+    let mut files = state.backends.files.clone();
+    let session = files
+        .lease_upload_session(state.backends.request(
+            LeaseUploadRequest {
+                user_id: principal.user_id.clone(),
+                id: id.clone(),
+                holder: holder.clone(),
+                lease_seconds: LEASE_SECONDS,
+            },
+            request_id,
+        ))
+        .await?
+        .into_inner();
+    if session.finished {
+        return Ok(session);
+    }
+    let lease = Lease {
+        state: state.clone(),
+        request_id: request_id.clone(),
+        user_id: principal.user_id.clone(),
+        id,
+        holder,
+    };
+    if session.length != Some(session.offset) {
+        lease.release().await;
+        return Ok(session);
+    }
+    let finished = finish(state, &principal.user_id, request_id, &session).await;
+    if finished.is_err() {
+        lease.release().await;
+    }
+    finished
 }
 
 /// `PATCH /api/uploads/{id}`: bytes at `Upload-Offset`. Acknowledged bytes (the 204's

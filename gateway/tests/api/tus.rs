@@ -610,6 +610,69 @@ async fn acknowledged_bytes_survive_a_restart_of_storage_and_gateway() {
     assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
 }
 
+/// The last PATCH recorded the full offset, its commit made the object, and then the record
+/// of the file failed: the row stays pending with nothing staged. A HEAD must not report
+/// the full offset of a file that does not exist (clients stop there): it makes the file,
+/// from the object already there, on local disk and on S3, for an empty file too.
+#[tokio::test]
+async fn a_full_upload_left_unfinished_is_finished_by_the_next_head() {
+    for backend in [Backend::Local, Backend::S3] {
+        let app = spawn_app_on(backend, |_| {}).await;
+        let tus = Tus::new(&app).await;
+        for bytes in [png_bytes(300_000, 7), Vec::new()] {
+            let length = bytes.len() as u64;
+            // Not `Tus::create`: an empty upload is finished by its creation.
+            let created = tus
+                .request(Method::POST, "/api/uploads")
+                .header("Upload-Length", length.to_string())
+                .header(
+                    "Upload-Metadata",
+                    format!("filename {}", encode("whole.png")),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(created.status(), StatusCode::CREATED);
+            let path = created.headers()[header::LOCATION]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            if length > 0 {
+                let written = tus.patch(&path, 0, bytes.clone()).await;
+                assert_eq!(written.status(), StatusCode::NO_CONTENT);
+            }
+            let id = path.rsplit('/').next().unwrap();
+            execute(
+                &app,
+                &format!(
+                    "UPDATE file_metadata SET status = 'pending', sha256 = NULL, size = 0,
+                            uploaded_at = NULL
+                     WHERE id = '{id}'"
+                ),
+            )
+            .await;
+            // A PATCH whose finishing failed gives its lease up.
+            execute(
+                &app,
+                &format!(
+                    "UPDATE upload_sessions SET lease_holder = NULL, lease_until = NULL
+                     WHERE id = '{id}'"
+                ),
+            )
+            .await;
+            let missing = app.get(&tus.key, &format!("/api/files/{id}")).await;
+            assert_eq!(missing.status(), StatusCode::NOT_FOUND, "{backend:?}");
+
+            assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(length)));
+            let (file, stored) = tus.finished(id).await;
+            assert_eq!(file["status"], "active", "{backend:?}: {file}");
+            assert_eq!(file["size"], length);
+            assert_eq!(file["sha256"], sha256_hex(&bytes));
+            assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
+        }
+    }
+}
+
 /// An unfinished upload past its Upload-Expires is the janitor's: one pass removes its
 /// staged bytes and its record, and a live upload next to it is left alone.
 #[tokio::test]
