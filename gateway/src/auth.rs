@@ -244,15 +244,15 @@ pub(crate) fn bearer_token(request: &HttpRequest) -> Option<String> {
 }
 
 /// The credential a request carries, read once: rate limiting counts by it before
-/// authentication checks it, and both need its SHA-256 and the cached verification of a
-/// key. Kept in the request's extensions by [`Credential::of`].
+/// authentication checks it, and both need its SHA-256. Kept in the request's extensions
+/// by [`Credential::of`].
 pub(crate) struct Credential {
     pub via: Via,
     pub token: String,
     pub digest: [u8; 32],
-    /// For an API key, its cached verification when the request was read, and whether
-    /// that one is due to be verified again.
-    pub cached: Option<(Principal, bool)>,
+    /// The user behind the credential when this replica verified it lately (the rate
+    /// limiter counts by it too); authentication does not take it from here.
+    pub user: Option<String>,
 }
 
 impl Credential {
@@ -266,16 +266,22 @@ impl Credential {
             let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
             Some(Self {
                 via: Via::ApiKey,
-                cached: state.keys.lookup(&digest),
+                user: state
+                    .keys
+                    .lookup(&digest)
+                    .map(|(principal, _)| principal.user_id),
                 token,
                 digest,
             })
         } else {
-            state.site.session_token(request).map(|token| Self {
-                via: Via::Session,
-                digest: Sha256::digest(token.as_bytes()).into(),
-                token,
-                cached: None,
+            state.site.session_token(request).map(|token| {
+                let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+                Self {
+                    via: Via::Session,
+                    user: state.keys.user_of_session(&digest),
+                    token,
+                    digest,
+                }
             })
         }
         .map(Rc::new);
@@ -353,12 +359,10 @@ async fn authenticate(
     };
     let digest = credential.digest;
     let token = credential.token.clone();
-    // Looked up when the request was read; a key verified since is found now.
-    if let Some((principal, due)) = credential
-        .cached
-        .clone()
-        .or_else(|| state.keys.lookup(&digest))
-    {
+    // Looked up again rather than taken from when the request was read: a key revoked
+    // through this gateway meanwhile (the rate limiter may have waited on Redis) is
+    // refused at once.
+    if let Some((principal, due)) = state.keys.lookup(&digest) {
         if due
             && let Some((refresh, started)) = verification(&state, token, digest, request_id)
             && started

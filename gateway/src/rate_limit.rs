@@ -946,21 +946,12 @@ fn caller(request: &ServiceRequest, state: &AppState, client: Option<IpAddr>) ->
     let credential = Credential::of(request.request(), state);
     if let Some(credential) = credential.as_deref() {
         let prefix = Identifier::prefix(&credential.digest);
-        let user = match credential.via {
-            Via::ApiKey => {
-                ids.push(Identifier::Key(prefix));
-                credential
-                    .cached
-                    .as_ref()
-                    .map(|(principal, _)| principal.user_id.clone())
-            }
-            Via::Session => {
-                ids.push(Identifier::Session(prefix));
-                state.keys.user_of_session(&credential.digest)
-            }
-        };
-        if let Some(user) = user {
-            ids.push(Identifier::User(user));
+        ids.push(match credential.via {
+            Via::ApiKey => Identifier::Key(prefix),
+            Via::Session => Identifier::Session(prefix),
+        });
+        if let Some(user) = &credential.user {
+            ids.push(Identifier::User(user.clone()));
         }
     }
     Caller {

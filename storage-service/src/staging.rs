@@ -343,7 +343,9 @@ impl Staging {
     ) -> Result<Option<Stored>, StorageError> {
         match self.storage.head(object).await {
             Ok(meta) if meta.size == length => {}
-            _ => return Ok(None),
+            Ok(_) | Err(StorageError::NotFound) => return Ok(None),
+            // Not knowing is no answer: the caller tries again.
+            Err(error) => return Err(error),
         }
         let mut chunks = self.storage.get(object, None).await?;
         let mut hasher = Sha256::new();

@@ -433,30 +433,10 @@ async fn finish_left_over(
     request_id: &RequestId,
     id: String,
 ) -> Result<UploadSession, ApiError> {
-    let holder = uuid::Uuid::new_v4().to_string();
-    let mut files = state.backends.files.clone();
-    let session = files
-        .lease_upload_session(state.backends.request(
-            LeaseUploadRequest {
-                user_id: principal.user_id.clone(),
-                id: id.clone(),
-                holder: holder.clone(),
-                lease_seconds: LEASE_SECONDS,
-            },
-            request_id,
-        ))
-        .await?
-        .into_inner();
+    let (lease, session) = Lease::take(state, principal, request_id, id).await?;
     if session.finished {
         return Ok(session);
     }
-    let lease = Lease {
-        state: state.clone(),
-        request_id: request_id.clone(),
-        user_id: principal.user_id.clone(),
-        id,
-        holder,
-    };
     if session.length != Some(session.offset) {
         lease.release().await;
         return Ok(session);
@@ -598,27 +578,7 @@ async fn write(
     require_no_encoding(request)?;
     let mut checksum = Checksum::parse(request)?;
     let new_length = number_header(request, "upload-length")?;
-    let holder = uuid::Uuid::new_v4().to_string();
-    let mut files = state.backends.files.clone();
-    let session = files
-        .lease_upload_session(state.backends.request(
-            LeaseUploadRequest {
-                user_id: principal.user_id.clone(),
-                id: id.clone(),
-                holder: holder.clone(),
-                lease_seconds: LEASE_SECONDS,
-            },
-            request_id,
-        ))
-        .await?
-        .into_inner();
-    let lease = Lease {
-        state: state.clone(),
-        request_id: request_id.clone(),
-        user_id: principal.user_id.clone(),
-        id: id.clone(),
-        holder: holder.clone(),
-    };
+    let (lease, session) = Lease::take(state, principal, request_id, id).await?;
     if session.offset != offset {
         lease.release().await;
         // No Upload-Offset header here: some clients read it whatever the status.
@@ -796,6 +756,29 @@ struct Lease {
 }
 
 impl Lease {
+    /// Leases upload `id` for `principal` under a new holder: the lease, and the session
+    /// as the leasing found it. Refused with 423 while another holder's lease runs.
+    async fn take(
+        state: &web::Data<AppState>,
+        principal: &Principal,
+        request_id: &RequestId,
+        id: String,
+    ) -> Result<(Self, UploadSession), ApiError> {
+        let lease = Self {
+            state: state.clone(),
+            request_id: request_id.clone(),
+            user_id: principal.user_id.clone(),
+            id,
+            holder: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut files = state.backends.files.clone();
+        let session = files
+            .lease_upload_session(state.backends.request(lease.request(), request_id))
+            .await?
+            .into_inner();
+        Ok((lease, session))
+    }
+
     fn request(&self) -> LeaseUploadRequest {
         LeaseUploadRequest {
             user_id: self.user_id.clone(),
