@@ -979,11 +979,11 @@ for round in $(seq 1 "$rounds"); do
             p50="$(micros "$(awk '$1 == "50%" {print $2}' "$out")")"
             p99="$(micros "$(awk '$1 == "99%" {print $2}' "$out")")"
         else
-            # One transaction is one list request: both statements, on one connection, with
-            # the extended protocol as file-service uses it. -l logs each transaction's
-            # latency (third field, µs) into one file per thread.
+            # One transaction is one list request: both statements, on one connection,
+            # prepared once per connection as file-service's connections prepare them. -l
+            # logs each transaction's latency (third field, µs) into one file per thread.
             out="$work/pgbench-$round.txt"
-            "$pgbench_bin" -n -M extended -c 32 -j 2 -T "$list_secs" -D user_id="$user_id" -f "$list_sql" \
+            "$pgbench_bin" -n -M prepared -c 32 -j 2 -T "$list_secs" -D user_id="$user_id" -f "$list_sql" \
                 -l --log-prefix="$work/pgbench-log-$round" "$FLOWSVAULT_FILES_DATABASE_URL" >"$out" 2>"$work/pgbench-$round.err" ||
                 fv_die "pgbench failed: $(cat "$work/pgbench-$round.err")"
             errors="$(awk '/^number of failed transactions:/ {n = $5} END {print n + 0}' "$out")"

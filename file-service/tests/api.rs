@@ -175,14 +175,30 @@ async fn an_upload_goes_from_pending_to_active_and_is_found_only_by_its_owner() 
 async fn an_upload_completes_once_and_a_failed_one_never() {
     let app = spawn_app().await;
     let first = app.begin("a.txt").await;
-    app.complete(&first.id, FileDuration::Unlimited)
+    let completed = app
+        .complete(&first.id, FileDuration::Unlimited)
         .await
         .unwrap();
+    // The same completion again (its answer was lost) gets the same file, unchanged.
     let again = app
         .complete(&first.id, FileDuration::Unlimited)
         .await
+        .unwrap();
+    assert_eq!(again, completed);
+    // Other bytes cannot complete it a second time.
+    let other = app
+        .client
+        .clone()
+        .complete_upload(CompleteUploadRequest {
+            user_id: app.user.clone(),
+            id: first.id.clone(),
+            size: 5,
+            sha256: "0".repeat(64),
+            duration: FileDuration::Unlimited.to_proto() as i32,
+        })
+        .await
         .unwrap_err();
-    assert_eq!(code(&again), ErrorCode::Conflict);
+    assert_eq!(code(&other), ErrorCode::Conflict);
 
     let second = app.begin("b.txt").await;
     let mut client = app.client.clone();
@@ -572,6 +588,71 @@ async fn an_expired_file_is_purged_by_the_janitor_and_still_reported_expired() {
         code(&app.get(&app.user, &file.id).await.unwrap_err()),
         ErrorCode::NotFound
     );
+}
+
+/// Every statement of a listing, with or without a search, is prepared once per
+/// connection and then reused: the listing runs on every page view, and parsing and
+/// planning it each time is most of what PostgreSQL does for it.
+#[tokio::test]
+async fn listings_reuse_their_prepared_statements() {
+    use diesel::sql_types::BigInt;
+    use flowsvault_file_service::{
+        domain::{ListQuery, Sort, Visibility},
+        repository::FileRepository,
+        startup::MIGRATIONS,
+    };
+
+    #[derive(diesel::QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = BigInt)]
+        statements: i64,
+    }
+    flowsvault_kit::telemetry::init_for_tests();
+    let server = std::env::var("FLOWSVAULT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let url = create_test_database(&server, "fv_test").await.unwrap();
+    // One connection, so every statement below runs on the one whose statements are read.
+    let pool = flowsvault_kit::database::connect(&url, MIGRATIONS, 1)
+        .await
+        .unwrap();
+    let files = FileRepository::new(pool.clone());
+    let user = uuid::Uuid::new_v4();
+    let prepared = || async {
+        let mut connection = pool.get().await.unwrap();
+        diesel::sql_query("SELECT count(*) AS statements FROM pg_prepared_statements")
+            .get_result::<Prepared>(&mut connection)
+            .await
+            .unwrap()
+            .statements
+    };
+    let queries = [
+        (Visibility::Active, None, Sort::UploadedAt),
+        (Visibility::Active, Some("report"), Sort::Name),
+        (Visibility::Expired, None, Sort::Size),
+        (Visibility::All, Some("x"), Sort::UploadedAt),
+    ];
+    let list = |round: usize| {
+        let files = files.clone();
+        async move {
+            for (visibility, name, sort) in queries {
+                let query = ListQuery {
+                    page: 1 + round as u32,
+                    per_page: 20,
+                    name_contains: name.map(|name| format!("{name}{round}")),
+                    visibility,
+                    sort,
+                    descending: true,
+                };
+                files.list(user, &query).await.unwrap();
+            }
+        }
+    };
+    list(0).await;
+    let after_first = prepared().await;
+    assert!(after_first >= 4, "{after_first} statements prepared");
+    // Other pages and other search words, same statements.
+    list(2).await;
+    assert_eq!(prepared().await, after_first);
 }
 
 /// The list's `total` of live files comes from a count the database keeps on every

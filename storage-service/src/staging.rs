@@ -295,14 +295,19 @@ impl Staging {
         let key = &target.key;
         let staged = self.length(key).await?;
         let object = ObjectStorage::path(key)?;
-        // Nothing staged, not even an empty spool: either nothing was ever appended, or
-        // an earlier commit made the object and what came after it failed.
+        // Nothing staged, not even an empty spool, or not all of it: either the bytes
+        // never arrived, or an earlier commit made the object and then failed, or its
+        // caller did, before all the staging files were gone.
         let nothing_staged = staged == 0
             && !tokio::fs::try_exists(self.spool(key, 0)?)
                 .await
                 .map_err(StorageError::Io)?;
-        if nothing_staged && let Some(stored) = self.committed(&object, length).await? {
+        if (nothing_staged || staged != length)
+            && let Some(stored) = self.committed(&object, length).await?
+        {
             tracing::info!("the upload was committed already");
+            // What the earlier commit could not remove.
+            self.remove_files(key).await?;
             return Ok(stored);
         }
         if staged != length {
@@ -479,6 +484,10 @@ impl Staging {
             // (which holds every upload in progress) on each commit.
             return remove_if_present(&self.spool(key, 0)?).await;
         }
+        // The record of the parts first: once it is gone, a spool left behind by a
+        // failure below counts as nothing staged (spools past the first part are not
+        // counted without it), so a commit tried again finds the object.
+        remove_if_present(&self.parts_file(key)?).await?;
         let spools = format!("{key}.staged");
         let mut entries = tokio::fs::read_dir(&self.dir)
             .await
@@ -497,7 +506,7 @@ impl Staging {
                 remove_if_present(&entry.path()).await?;
             }
         }
-        remove_if_present(&self.parts_file(key)?).await
+        Ok(())
     }
 
     /// The ids of the multipart uploads resumable uploads still hold open.

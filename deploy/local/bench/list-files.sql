@@ -1,7 +1,8 @@
 -- The two statements file-service runs for a default `GET /api/files` (page 1, 20 per
 -- page, status active, newest upload first), as diesel renders them, for
--- `pgbench -M extended` in deploy/local/bench.sh. One pgbench transaction is one list
--- request: the count, then the page, on the same connection.
+-- `pgbench -M prepared` in deploy/local/bench.sh: file-service's connections prepare
+-- both once and reuse them (file-service/src/repository/cached.rs). One pgbench
+-- transaction is one list request: the count, then the page, on the same connection.
 --
 -- Where it comes from:
 --   gateway/src/routes/files.rs `list`: page 1, perPage 20, status Active, sort
@@ -9,7 +10,7 @@
 --   file-service/src/domain.rs `ListQuery::parse`: offset (page - 1) * perPage;
 --   file-service/src/repository/mod.rs `list` and `filtered`: user_id = $1, then
 --     (boxed) the Active filter, spelled as the partial index file_metadata_user_list;
---     the total from `live_files` (the count kept in user_file_counts less the rows
+--     the total from `LiveFiles` (the count kept in user_file_counts less the rows
 --     past their expiry) first, then the FileRow columns and EXPIRED, ORDER BY the sort
 --     key and then id in the same direction, LIMIT, OFFSET.
 -- Keep it in step with those when they change.

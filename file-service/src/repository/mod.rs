@@ -5,19 +5,20 @@ use chrono::{DateTime, Utc};
 use diesel::{
     ExpressionMethods, OptionalExtension, PgTextExpressionMethods, QueryDsl, QueryableByName,
     SelectableHelper,
-    dsl::sql,
     sql_types::{BigInt, Bool, Text, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use flowsvault_kit::database::Pool;
 use uuid::Uuid;
 
+mod cached;
 mod shares;
 mod uploads;
 
 pub use shares::{GRANT_HOURS, NewShare, ShareRow, SharedRecord};
 pub use uploads::{NewSession, SessionRecord};
 
+use self::cached::{LiveFiles, fixed};
 use crate::{
     domain::{ListQuery, Sort, Visibility},
     error::FileError,
@@ -216,7 +217,7 @@ impl FileRepository {
                 let existing = file_metadata::table
                     .filter(file_metadata::user_id.eq(new.user_id))
                     .filter(file_metadata::idempotency_key.eq(&new.idempotency_key))
-                    .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
+                    .select((FileRow::as_select(), fixed::<Bool>(EXPIRED)))
                     .first::<(FileRow, bool)>(connection)
                     .await
                     .optional()?
@@ -303,8 +304,23 @@ impl FileRepository {
         .get_result::<FileRecord>(&mut connection)
         .await
         .optional()?;
-        match updated {
-            Some(record) => Ok(record),
+        if let Some(record) = updated {
+            return Ok(record);
+        }
+        // Completed before with these very bytes: a completion tried again after its
+        // answer was lost gets the same answer, not a conflict.
+        let completed = file_metadata::table
+            .filter(file_metadata::id.eq(id))
+            .filter(file_metadata::user_id.eq(user_id))
+            .filter(file_metadata::status.eq("active"))
+            .filter(file_metadata::size.eq(size))
+            .filter(file_metadata::sha256.eq(sha256))
+            .select((FileRow::as_select(), fixed::<Bool>(EXPIRED)))
+            .first::<(FileRow, bool)>(&mut connection)
+            .await
+            .optional()?;
+        match completed {
+            Some(record) => Ok(record.into()),
             None => Err(self.why_not_pending(user_id, id).await?),
         }
     }
@@ -354,8 +370,8 @@ impl FileRepository {
         file_metadata::table
             .filter(file_metadata::id.eq(id))
             .filter(file_metadata::user_id.eq(user_id))
-            .filter(sql::<Bool>(VISIBLE))
-            .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
+            .filter(fixed::<Bool>(VISIBLE))
+            .select((FileRow::as_select(), fixed::<Bool>(EXPIRED)))
             .first::<(FileRow, bool)>(&mut connection)
             .await
             .optional()?
@@ -372,7 +388,7 @@ impl FileRepository {
     ) -> Result<(Vec<FileRecord>, i64), FileError> {
         let mut connection = self.pool.get().await?;
         let total = if query.visibility == Visibility::Active && query.like_pattern().is_none() {
-            live_files(&mut connection, user_id).await?
+            LiveFiles { user_id }.get_result(&mut connection).await?
         } else {
             filtered(user_id, query)
                 .count()
@@ -380,7 +396,7 @@ impl FileRepository {
                 .await?
         };
         let page = filtered(user_id, query)
-            .select((FileRow::as_select(), sql::<Bool>(EXPIRED)))
+            .select((FileRow::as_select(), fixed::<Bool>(EXPIRED)))
             .order_by(sort_key(query))
             .then_order_by(if query.descending {
                 Box::new(file_metadata::id.desc()) as SortKey
@@ -579,30 +595,6 @@ fn sort_key(query: &ListQuery) -> SortKey {
     }
 }
 
-/// How many live files the user has: the count the triggers of `file_metadata` keep,
-/// less the rows expired but not swept yet (one short index range), so the cost does not
-/// grow with the number of files.
-async fn live_files(
-    connection: &mut diesel_async::AsyncPgConnection,
-    user_id: Uuid,
-) -> Result<i64, FileError> {
-    #[derive(QueryableByName)]
-    struct Live {
-        #[diesel(sql_type = BigInt)]
-        files: i64,
-    }
-    let live: Live = diesel::sql_query(
-        "SELECT coalesce((SELECT active FROM user_file_counts WHERE user_id = $1), 0)
-                - (SELECT count(*) FROM file_metadata
-                   WHERE user_id = $1 AND status = 'active' AND expires_at <= now())
-                AS files",
-    )
-    .bind::<SqlUuid, _>(user_id)
-    .get_result(connection)
-    .await?;
-    Ok(live.files)
-}
-
 fn filtered(
     user_id: Uuid,
     query: &ListQuery,
@@ -613,13 +605,13 @@ fn filtered(
     // Live files are spelled as the partial index `file_metadata_user_list` is, so the
     // default listing reads one index range (the expired-but-visible rows are never live).
     let mut rows = match query.visibility {
-        Visibility::Active => rows.filter(sql::<Bool>(
+        Visibility::Active => rows.filter(fixed::<Bool>(
             "status = 'active' AND (expires_at IS NULL OR expires_at > now())",
         )),
         Visibility::Expired => rows
-            .filter(sql::<Bool>(VISIBLE))
-            .filter(sql::<Bool>("expires_at <= now()")),
-        Visibility::All => rows.filter(sql::<Bool>(VISIBLE)),
+            .filter(fixed::<Bool>(VISIBLE))
+            .filter(fixed::<Bool>("expires_at <= now()")),
+        Visibility::All => rows.filter(fixed::<Bool>(VISIBLE)),
     };
     if let Some(pattern) = query.like_pattern() {
         // Backslash is PostgreSQL's default LIKE escape, matching `like_pattern`.

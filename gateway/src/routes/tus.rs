@@ -55,7 +55,8 @@ const EXTENSIONS: &str =
     "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum";
 const CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
 const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
-/// How long a PATCH's lease lasts; it is renewed while the body streams.
+/// How long a PATCH's lease lasts; it is renewed while the body streams and while the
+/// upload is being finished.
 const LEASE_SECONDS: u32 = 10;
 /// Bytes looked at to check the content against the extension.
 const SNIFF_BYTES: usize = 4096;
@@ -441,7 +442,9 @@ async fn finish_left_over(
         lease.release().await;
         return Ok(session);
     }
-    let finished = finish(state, &principal.user_id, request_id, &session).await;
+    let finished = lease
+        .hold(finish(state, &principal.user_id, request_id, &session))
+        .await;
     if finished.is_err() {
         lease.release().await;
     }
@@ -788,6 +791,24 @@ impl Lease {
         }
     }
 
+    /// Runs `work` while renewing the lease, so that no other request takes the upload
+    /// however long the work lasts (a large commit hashes or copies the whole file).
+    async fn hold<T>(&self, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
+        let mut renewals = tokio::time::interval(Duration::from_secs(u64::from(LEASE_SECONDS) / 3));
+        renewals.tick().await;
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                _ = renewals.tick() => {
+                    if let Err(error) = self.renew().await {
+                        tracing::warn!(?error, "renewing the upload's lease failed");
+                    }
+                }
+            }
+        }
+    }
+
     async fn renew(&self) -> Result<(), ApiError> {
         let mut files = self.state.backends.files.clone();
         files
@@ -838,15 +859,18 @@ impl Writer {
         receiver: mpsc::Receiver<AppendRequest>,
     ) -> Result<(UploadSession, bool), ApiError> {
         let outcome = match self.append_and_record(receiver).await {
-            // The lease was kept through the commit, so no other request commits too.
-            Ok((session, true)) => finish(
-                &self.lease.state,
-                &self.lease.user_id,
-                &self.lease.request_id,
-                &session,
-            )
-            .await
-            .map(|finished| (finished, true)),
+            // The lease was kept, and is renewed, through the commit, so no other request
+            // commits too.
+            Ok((session, true)) => self
+                .lease
+                .hold(finish(
+                    &self.lease.state,
+                    &self.lease.user_id,
+                    &self.lease.request_id,
+                    &session,
+                ))
+                .await
+                .map(|finished| (finished, true)),
             other => other,
         };
         // A finished upload is never leased again: its lease needs no releasing.
@@ -868,21 +892,7 @@ impl Writer {
                 .backends
                 .stream_request(ReceiverStream::new(receiver), &self.lease.request_id),
         );
-        tokio::pin!(append);
-        // Renew the lease while the body streams.
-        let mut renewals = tokio::time::interval(Duration::from_secs(u64::from(LEASE_SECONDS) / 3));
-        renewals.tick().await;
-        let appended = loop {
-            tokio::select! {
-                appended = &mut append => break appended,
-                _ = renewals.tick() => {
-                    if let Err(error) = self.lease.renew().await {
-                        tracing::warn!(?error, "renewing the upload's lease failed");
-                    }
-                }
-            }
-        };
-        let staged = match appended {
+        let staged = match self.lease.hold(append).await {
             Ok(response) => response.into_inner().length,
             // The stream broke; storage kept (and synced) what arrived: ask how much.
             Err(status) => {
@@ -957,7 +967,7 @@ async fn finish(
         .ok_or_else(|| ApiError::new(ErrorCode::UpstreamFailed, "file-service sent no file"))?;
     let length = session.offset;
     let mut storage = state.backends.storage.clone();
-    let stored = storage
+    let committed = storage
         .commit(state.backends.request(
             CommitRequest {
                 key: file.file_name.clone(),
@@ -967,8 +977,23 @@ async fn finish(
             },
             request_id,
         ))
-        .await?
-        .into_inner();
+        .await;
+    let stored = match committed {
+        Ok(stored) => stored.into_inner(),
+        // Storage has neither the acknowledged bytes nor an object made of them (its
+        // staging area was lost): this upload can never be finished. Failing it answers
+        // 404 from now on, on which tus clients start a new upload, instead of an error
+        // on every HEAD until the upload expires.
+        Err(status) if ErrorCode::of_status(&status) == ErrorCode::InvalidRequest => {
+            tracing::error!(%status, id = %file.id, "the upload's bytes are gone; failing it");
+            fail(state, user_id, request_id, &file.id, &file.file_name).await;
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                "the upload's bytes were lost; start a new upload",
+            ));
+        }
+        Err(status) => return Err(status.into()),
+    };
     let head = read_head(state, request_id, &file.file_name, length).await?;
     if let Err(error) = validation::sniff(&file.extension, &head) {
         fail(state, user_id, request_id, &file.id, &file.file_name).await;

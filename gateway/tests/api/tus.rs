@@ -610,6 +610,28 @@ async fn acknowledged_bytes_survive_a_restart_of_storage_and_gateway() {
     assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
 }
 
+/// Puts a finished upload back as a failed finishing leaves it: the file pending again,
+/// and the lease given up (a PATCH whose finishing failed releases it).
+async fn leave_unfinished(app: &TestApp, id: &str) {
+    execute(
+        app,
+        &format!(
+            "UPDATE file_metadata SET status = 'pending', sha256 = NULL, size = 0,
+                    uploaded_at = NULL
+             WHERE id = '{id}'"
+        ),
+    )
+    .await;
+    execute(
+        app,
+        &format!(
+            "UPDATE upload_sessions SET lease_holder = NULL, lease_until = NULL
+             WHERE id = '{id}'"
+        ),
+    )
+    .await;
+}
+
 /// The last PATCH recorded the full offset, its commit made the object, and then the record
 /// of the file failed: the row stays pending with nothing staged. A HEAD must not report
 /// the full offset of a file that does not exist (clients stop there): it makes the file,
@@ -642,26 +664,18 @@ async fn a_full_upload_left_unfinished_is_finished_by_the_next_head() {
                 assert_eq!(written.status(), StatusCode::NO_CONTENT);
             }
             let id = path.rsplit('/').next().unwrap();
-            execute(
-                &app,
-                &format!(
-                    "UPDATE file_metadata SET status = 'pending', sha256 = NULL, size = 0,
-                            uploaded_at = NULL
-                     WHERE id = '{id}'"
-                ),
-            )
-            .await;
-            // A PATCH whose finishing failed gives its lease up.
-            execute(
-                &app,
-                &format!(
-                    "UPDATE upload_sessions SET lease_holder = NULL, lease_until = NULL
-                     WHERE id = '{id}'"
-                ),
-            )
-            .await;
+            leave_unfinished(&app, id).await;
             let missing = app.get(&tus.key, &format!("/api/files/{id}")).await;
             assert_eq!(missing.status(), StatusCode::NOT_FOUND, "{backend:?}");
+            // The earlier commit also failed to remove all it staged: a stray spool
+            // shorter than the upload must not hide the object it made.
+            let stray = (backend == Backend::Local && length > 0).then(|| {
+                let objects = app.stored_objects();
+                let object = objects.iter().find(|name| name.starts_with(id)).unwrap();
+                let spool = app.objects.path().join(format!(".staging/{object}.staged"));
+                std::fs::write(&spool, b"stray").unwrap();
+                spool
+            });
 
             assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(length)));
             let (file, stored) = tus.finished(id).await;
@@ -669,8 +683,36 @@ async fn a_full_upload_left_unfinished_is_finished_by_the_next_head() {
             assert_eq!(file["size"], length);
             assert_eq!(file["sha256"], sha256_hex(&bytes));
             assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
+            if let Some(spool) = stray {
+                assert!(!spool.exists(), "{spool:?} is left");
+            }
         }
     }
+}
+
+/// As above, but the object is gone too (storage lost its staging area): the upload can
+/// never be finished. HEAD fails it and answers 404, on which tus clients start again,
+/// instead of an error on every HEAD until the upload expires.
+#[tokio::test]
+async fn a_full_upload_whose_bytes_are_lost_is_failed_by_the_next_head() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let bytes = png_bytes(200_000, 3);
+    let path = tus.create("lost.png", bytes.len() as u64).await;
+    let written = tus.patch(&path, 0, bytes).await;
+    assert_eq!(written.status(), StatusCode::NO_CONTENT);
+    let id = path.rsplit('/').next().unwrap();
+    leave_unfinished(&app, id).await;
+    let objects = app.stored_objects();
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    std::fs::remove_file(app.objects.path().join(&objects[0])).unwrap();
+
+    let head = tus.request(Method::HEAD, &path).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    assert_eq!(tus.offset(&path).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.rows_with_status("pending").await, 0);
+    assert_eq!(app.rows_with_status("active").await, 0);
+    assert_eq!(staged_files(&app), 0);
 }
 
 /// An unfinished upload past its Upload-Expires is the janitor's: one pass removes its
