@@ -10,8 +10,9 @@
 
 use std::{
     collections::HashMap,
+    future::{Ready, ready},
     rc::Rc,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -30,7 +31,7 @@ use flowsvault_proto::{
 };
 use futures_util::{
     FutureExt,
-    future::{BoxFuture, LocalBoxFuture, Shared},
+    future::{BoxFuture, Either, LocalBoxFuture, Shared},
 };
 use sha2::{Digest, Sha256};
 
@@ -157,7 +158,8 @@ struct CachedKey {
 }
 
 pub struct KeyCache {
-    verified: moka::sync::Cache<[u8; 32], CachedKey>,
+    /// Shared, so that reading an entry copies a pointer, not its strings.
+    verified: moka::sync::Cache<[u8; 32], Arc<CachedKey>>,
     /// Verifications running now, by key digest, so concurrent misses share one.
     inflight: Mutex<HashMap<[u8; 32], Verification>>,
     /// The user of each session seen lately, by the SHA-256 of its token: only so the
@@ -214,23 +216,24 @@ impl KeyCache {
 
     #[cfg(test)]
     fn get(&self, digest: &[u8; 32]) -> Option<Principal> {
-        self.lookup(digest).map(|(principal, _)| principal)
+        self.lookup(digest)
+            .map(|(cached, _)| cached.principal.clone())
     }
 
-    /// The cached principal of a key, and whether it is due for a new verification.
-    fn lookup(&self, digest: &[u8; 32]) -> Option<(Principal, bool)> {
+    /// The cached verification of a key, and whether it is due for a new one.
+    fn lookup(&self, digest: &[u8; 32]) -> Option<(Arc<CachedKey>, bool)> {
         let cached = self.verified.get(digest)?;
         if cached.expires_at.is_some_and(|expiry| expiry <= Utc::now()) {
             self.verified.invalidate(digest);
             return None;
         }
         let due = cached.verified_at.elapsed() >= self.refresh_after;
-        Some((cached.principal, due))
+        Some((cached, due))
     }
 
     fn insert(&self, digest: [u8; 32], entry: CachedKey) {
         if self.enabled {
-            self.verified.insert(digest, entry);
+            self.verified.insert(digest, Arc::new(entry));
         }
     }
 }
@@ -269,7 +272,7 @@ impl Credential {
                 user: state
                     .keys
                     .lookup(&digest)
-                    .map(|(principal, _)| principal.user_id),
+                    .map(|(cached, _)| cached.principal.user_id.clone()),
                 token,
                 digest,
             })
@@ -358,13 +361,13 @@ async fn authenticate(
         Presented::Nothing => return Err(ApiError::unauthenticated()),
     };
     let digest = credential.digest;
-    let token = credential.token.clone();
     // Looked up again rather than taken from when the request was read: a key revoked
     // through this gateway meanwhile (the rate limiter may have waited on Redis) is
     // refused at once.
-    if let Some((principal, due)) = state.keys.lookup(&digest) {
+    if let Some((cached, due)) = state.keys.lookup(&digest) {
         if due
-            && let Some((refresh, started)) = verification(&state, token, digest, request_id)
+            && let Some((refresh, started)) =
+                verification(&state, credential.token.clone(), digest, request_id)
             && started
         {
             // Answered from the cache meanwhile; a refused key leaves the cache.
@@ -377,8 +380,9 @@ async fn authenticate(
                 }
             });
         }
-        return Ok(principal);
+        return Ok(cached.principal.clone());
     }
+    let token = credential.token.clone();
     if !state.keys.enabled {
         return verify_key(&state, token, digest, request_id).await;
     }
@@ -452,20 +456,28 @@ async fn verify_key(
 
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future =
+        Either<Ready<Result<Self, ApiError>>, LocalBoxFuture<'static, Result<Self, ApiError>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = request.app_data::<web::Data<AppState>>().cloned();
         let presented = state
             .as_ref()
             .map_or(Presented::Nothing, |state| presented(request, state));
+        // A key verified lately, and not due for a new verification, is answered now:
+        // most requests of a program need nothing more.
+        if let (Some(state), Presented::ApiKey(credential)) = (&state, &presented)
+            && let Some((cached, false)) = state.keys.lookup(&credential.digest)
+        {
+            return Either::Left(ready(Ok(cached.principal.clone())));
+        }
         let request_id = RequestId::of(request);
-        Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let state = state.ok_or_else(|| {
                 ApiError::new(ErrorCode::Internal, "gateway state is not configured")
             })?;
             authenticate(state, presented, request_id).await
-        })
+        }))
     }
 }
 

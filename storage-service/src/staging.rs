@@ -23,7 +23,7 @@
 use std::{
     collections::{HashMap, HashSet},
     path::{Path as FsPath, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use bytes::Bytes;
@@ -85,6 +85,52 @@ pub struct Staging {
     dir: PathBuf,
     storage: ObjectStorage,
     digests: Arc<Mutex<HashMap<String, RunningDigest>>>,
+    busy: KeyLocks,
+}
+
+/// One append, commit or discard at a time per key. The gateway's lease already keeps
+/// two writers apart, but a call outlives its caller here (each runs in a task of its
+/// own, so a commit that takes longer than the gateway's deadline, sending S3 parts or
+/// hashing after a restart, goes on while the gateway's retry arrives): the retry waits,
+/// then finds the object made.
+#[derive(Debug, Clone, Default)]
+struct KeyLocks(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+impl KeyLocks {
+    async fn lock(&self, key: &str) -> KeyGuard {
+        let lock = {
+            let mut locks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(locks.entry(key.to_owned()).or_default())
+        };
+        KeyGuard {
+            locks: self.clone(),
+            key: key.to_owned(),
+            guard: Some(lock.lock_owned().await),
+        }
+    }
+}
+
+/// Held for the duration of one operation on a key; the key's entry goes with its last
+/// holder.
+struct KeyGuard {
+    locks: KeyLocks,
+    key: String,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for KeyGuard {
+    fn drop(&mut self) {
+        let Some(guard) = self.guard.take() else {
+            return;
+        };
+        let lock = Arc::clone(tokio::sync::OwnedMutexGuard::mutex(&guard));
+        drop(guard);
+        let mut locks = self.locks.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Ours and the table's: nobody else holds or waits for it.
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(&self.key);
+        }
+    }
 }
 
 impl Staging {
@@ -95,6 +141,7 @@ impl Staging {
             dir: dir.canonicalize()?,
             storage,
             digests: Arc::new(Mutex::new(HashMap::new())),
+            busy: KeyLocks::default(),
         })
     }
 
@@ -158,6 +205,7 @@ impl Staging {
         chunks: impl Stream<Item = Result<Bytes, StorageError>> + Unpin,
     ) -> Result<u64, StorageError> {
         let key = &target.key;
+        let _busy = self.busy.lock(key).await;
         let mut parts = self.parts(key).await?;
         let sent = parts.as_ref().map_or(0, Parts::base);
         if offset < sent {
@@ -293,6 +341,7 @@ impl Staging {
     #[tracing::instrument(skip(self, target), fields(key = %target.key))]
     pub async fn commit(&self, target: &Target, length: u64) -> Result<Stored, StorageError> {
         let key = &target.key;
+        let _busy = self.busy.lock(key).await;
         let staged = self.length(key).await?;
         let object = ObjectStorage::path(key)?;
         // Nothing staged, not even an empty spool, or not all of it: either the bytes
@@ -309,6 +358,10 @@ impl Staging {
             // What the earlier commit could not remove.
             self.remove_files(key).await?;
             return Ok(stored);
+        }
+        if nothing_staged && length > 0 {
+            // Neither the bytes nor an object made of them: the staging area was lost.
+            return Err(StorageError::NotFound);
         }
         if staged != length {
             return Err(StorageError::SizeMismatch {
@@ -464,6 +517,7 @@ impl Staging {
 
     /// Removes whatever is staged for `key`, and aborts its multipart upload on S3.
     pub async fn discard(&self, key: &str) -> Result<(), StorageError> {
+        let _busy = self.busy.lock(key).await;
         if let Some(parts) = self.parts(key).await?
             && self.storage.has_parts()
         {

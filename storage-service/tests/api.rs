@@ -11,9 +11,9 @@ use flowsvault_kit::grpc;
 use flowsvault_proto::{
     ErrorCode,
     storage::v1::{
-        AbortStaleWritesRequest, ByteRange, DeleteRequest, GetRequest, HeadRequest, PutFinish,
-        PutHeader, PutRequest, PutResponse, put_request::Message,
-        storage_service_client::StorageServiceClient,
+        AbortStaleWritesRequest, AppendHeader, AppendRequest, ByteRange, CommitRequest,
+        DeleteRequest, GetRequest, HeadRequest, PutFinish, PutHeader, PutRequest, PutResponse,
+        append_request, put_request::Message, storage_service_client::StorageServiceClient,
     },
 };
 use flowsvault_storage_service::{
@@ -122,6 +122,7 @@ on_every_backend!(
     malformed_streams_and_keys_are_invalid_requests,
     delete_is_idempotent_and_missing_objects_are_not_found,
     a_write_a_killed_service_left_is_removed_once_stale,
+    commits_of_one_upload_at_once_make_one_object,
 );
 
 fn header(key: &str) -> PutRequest {
@@ -225,6 +226,62 @@ impl TestApp {
             .map(|name| name[self.prefix.len() + 1..].to_owned())
             .collect()
     }
+}
+
+/// A commit can outlive its caller (the gateway gives up after its deadline and tries
+/// again): commits of one staged upload that overlap run one after the other, and every
+/// one answers with the same object, made once from every byte.
+async fn commits_of_one_upload_at_once_make_one_object(app: TestApp) {
+    let key = app.key("resumed.bin");
+    let bytes = content(12 * 1024 * 1024 + 5);
+    let messages = [AppendRequest {
+        message: Some(append_request::Message::Header(AppendHeader {
+            key: key.clone(),
+            offset: 0,
+            content_type: "application/octet-stream".into(),
+            metadata: Default::default(),
+        })),
+    }]
+    .into_iter()
+    .chain(bytes.chunks(1024 * 1024).map(|chunk| AppendRequest {
+        message: Some(append_request::Message::Chunk(Bytes::copy_from_slice(
+            chunk,
+        ))),
+    }));
+    let staged = app
+        .client
+        .clone()
+        .append(tokio_stream::iter(messages.collect::<Vec<_>>()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(staged.length, bytes.len() as u64);
+    let commit = || {
+        let mut client = app.client.clone();
+        let request = CommitRequest {
+            key: key.clone(),
+            content_type: "application/octet-stream".into(),
+            metadata: Default::default(),
+            length: bytes.len() as u64,
+        };
+        async move {
+            client
+                .commit(request)
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let answers = futures_util::future::join_all((0..4).map(|_| commit())).await;
+    let digest = hex::encode(Sha256::digest(&bytes));
+    for answer in answers {
+        let stored = answer.unwrap();
+        assert_eq!(
+            (stored.size, stored.sha256.as_str()),
+            (bytes.len() as u64, digest.as_str())
+        );
+    }
+    assert_eq!(app.get(&key, None).await.unwrap(), bytes);
+    assert_eq!(app.stored().await, ["resumed.bin"]);
 }
 
 async fn an_object_spanning_several_parts_round_trips_with_its_digest(app: TestApp) {

@@ -792,21 +792,32 @@ impl Lease {
     }
 
     /// Runs `work` while renewing the lease, so that no other request takes the upload
-    /// however long the work lasts (a large commit hashes or copies the whole file).
+    /// however long the work lasts (a large commit hashes or copies the whole file). The
+    /// renewals run beside the work, not in its way, and none starts once it is done.
     async fn hold<T>(&self, work: impl Future<Output = T>) -> T {
-        tokio::pin!(work);
-        let mut renewals = tokio::time::interval(Duration::from_secs(u64::from(LEASE_SECONDS) / 3));
-        renewals.tick().await;
-        loop {
-            tokio::select! {
-                done = &mut work => return done,
-                _ = renewals.tick() => {
-                    if let Err(error) = self.renew().await {
-                        tracing::warn!(?error, "renewing the upload's lease failed");
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let lease = self.clone();
+        let renewing = actix_web::rt::spawn(async move {
+            let period = Duration::from_secs(u64::from(LEASE_SECONDS) / 3);
+            let mut renewals =
+                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    _ = renewals.tick() => {
+                        if let Err(error) = lease.renew().await {
+                            tracing::warn!(?error, "renewing the upload's lease failed");
+                        }
                     }
                 }
             }
-        }
+        });
+        let done = work.await;
+        // A renewal under way ends first, so that none lands after a release.
+        let _ = stop.send(());
+        let _ = renewing.await;
+        done
     }
 
     async fn renew(&self) -> Result<(), ApiError> {
@@ -981,10 +992,10 @@ async fn finish(
     let stored = match committed {
         Ok(stored) => stored.into_inner(),
         // Storage has neither the acknowledged bytes nor an object made of them (its
-        // staging area was lost): this upload can never be finished. Failing it answers
-        // 404 from now on, on which tus clients start a new upload, instead of an error
-        // on every HEAD until the upload expires.
-        Err(status) if ErrorCode::of_status(&status) == ErrorCode::InvalidRequest => {
+        // staging area was lost; storage answers so for nothing else): this upload can
+        // never be finished. Failing it answers 404 from now on, on which tus clients
+        // start a new upload, instead of an error on every HEAD until it expires.
+        Err(status) if ErrorCode::of_status(&status) == ErrorCode::NotFound => {
             tracing::error!(%status, id = %file.id, "the upload's bytes are gone; failing it");
             fail(state, user_id, request_id, &file.id, &file.file_name).await;
             return Err(ApiError::new(
