@@ -318,7 +318,7 @@ pub async fn verify_session(
     token: String,
     request_id: &RequestId,
 ) -> Result<flowsvault_proto::auth::v1::VerifySessionResponse, ApiError> {
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let verified = auth
         .verify_session(
             state
@@ -427,7 +427,7 @@ async fn verify_key(
     digest: [u8; 32],
     request_id: RequestId,
 ) -> Result<Principal, ApiError> {
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let verified = auth
         .verify_api_key(
             state

@@ -42,7 +42,13 @@ pub fn server() -> Server {
 /// A lazily connecting channel with wide windows. Connection failures surface as
 /// `Unavailable` statuses on the first call, so a service may start before its peers.
 pub fn channel(url: &str) -> anyhow::Result<Channel> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
+    Ok(endpoint(url)?.connect_lazy())
+}
+
+/// The settings of [`channel`], for a caller that opens its channels later: a channel's
+/// connection is driven on the runtime it is opened from.
+pub fn endpoint(url: &str) -> anyhow::Result<Endpoint> {
+    Ok(Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("invalid grpc url {url}"))?
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(CONNECTION_WINDOW_BYTES)
@@ -50,8 +56,7 @@ pub fn channel(url: &str) -> anyhow::Result<Channel> {
         .connect_timeout(Duration::from_secs(3))
         .http2_keep_alive_interval(Duration::from_secs(20))
         .keep_alive_timeout(Duration::from_secs(10))
-        .keep_alive_while_idle(true);
-    Ok(endpoint.connect_lazy())
+        .keep_alive_while_idle(true))
 }
 
 /// Wraps a message in a request that carries the caller's request id.

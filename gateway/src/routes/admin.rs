@@ -92,7 +92,7 @@ pub async fn cleanup(
             "Authorization: Bearer <CRON_SECRET> is required",
         ));
     }
-    let Some(janitor) = state.backends.janitor.clone() else {
+    let Some(janitor) = state.backends.janitor() else {
         return Err(ApiError::new(
             ErrorCode::UpstreamUnavailable,
             "no janitor is configured (FLOWSVAULT_JANITOR_URL)",

@@ -253,7 +253,7 @@ pub(super) async fn send_file(
         RangeRequest::Partial(start, end) if start > 0 || end < file.size => Some((start, end)),
         RangeRequest::Partial(..) | RangeRequest::Whole => None,
     };
-    let mut storage = state.backends.storage.clone();
+    let mut storage = state.backends.storage();
     if state.settings.download_redirect
         && !preview
         && let Some(location) = presigned(state, request_id, &file).await?
@@ -326,7 +326,7 @@ async fn presigned(
     request_id: &RequestId,
     file: &File,
 ) -> Result<Option<String>, ApiError> {
-    let mut storage = state.backends.storage.clone();
+    let mut storage = state.backends.storage();
     let answer = storage
         .presign(state.backends.request(
             PresignRequest {

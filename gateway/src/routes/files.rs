@@ -230,7 +230,7 @@ pub async fn list(
             OrderParam::Desc => SortOrder::Desc,
         } as i32,
     };
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let listed = files
         .list_files(state.backends.request(request, &request_id))
         .await?
@@ -250,7 +250,7 @@ pub async fn active_file(
     request_id: &RequestId,
     id: String,
 ) -> Result<File, ApiError> {
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let file = files
         .get_file(state.backends.request(
             GetFileRequest {
@@ -338,7 +338,7 @@ pub async fn delete_owned(
     request_id: &RequestId,
     id: String,
 ) -> Result<(), ApiError> {
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let deleted = files
         .delete_file(state.backends.request(
             DeleteFileRequest {
@@ -408,7 +408,7 @@ pub async fn bulk_delete(
     if let Some(bad) = ids.iter().find(|id| uuid::Uuid::parse_str(id).is_err()) {
         return Err(ApiError::invalid(format!("{bad:?} is not a file id")));
     }
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let deleted = files
         .delete_files(state.backends.request(
             DeleteFilesRequest {
@@ -434,7 +434,7 @@ pub async fn bulk_delete(
 /// Removes an object whose row no longer needs it and records that it is gone. Failures
 /// are logged and left to the janitor, which finds the row still unpurged.
 pub async fn purge_object(state: &AppState, request_id: &RequestId, id: &str, key: &str) {
-    let mut storage = state.backends.storage.clone();
+    let mut storage = state.backends.storage();
     let removed = storage
         .delete(state.backends.request(
             DeleteRequest {
@@ -447,7 +447,7 @@ pub async fn purge_object(state: &AppState, request_id: &RequestId, id: &str, ke
         tracing::warn!(%id, %status, "object removal failed; the janitor will retry");
         return;
     }
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let marked = files
         .mark_purged(
             state

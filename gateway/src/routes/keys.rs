@@ -181,7 +181,7 @@ pub async fn list(
     principal: Principal,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let listed = auth
         .list_api_keys(state.backends.request(
             ListApiKeysRequest {
@@ -229,7 +229,7 @@ pub async fn create(
     let CreateKey { name, expires_in } = body.into_inner();
     let lifetime = expires_in.as_ref().map(KeyLifetime::parse).transpose()?;
     let expires_at = lifetime.map(|KeyLifetime(lifetime)| to_timestamp(Utc::now() + lifetime));
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let created = auth
         .create_api_key(state.backends.request(
             CreateApiKeyRequest {
@@ -282,7 +282,7 @@ pub async fn revoke(
     request_id: RequestId,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let revoked = auth
         .revoke_api_key(state.backends.request(
             RevokeApiKeyRequest {

@@ -64,7 +64,7 @@ async fn load_user(
     principal: &Principal,
     request_id: &RequestId,
 ) -> Result<User, ApiError> {
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let user = auth
         .get_user(state.backends.request(
             GetUserRequest {
@@ -165,7 +165,7 @@ pub async fn set_picture(
         uuid::Uuid::new_v4()
     );
     put_object(&state, &request_id, &key, mime_type, bytes).await?;
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let recorded = auth
         .set_user_picture(state.backends.request(
             SetUserPictureRequest {
@@ -268,7 +268,7 @@ async fn put_object(
     .map(|message| PutRequest {
         message: Some(message),
     });
-    let mut storage = state.backends.storage.clone();
+    let mut storage = state.backends.storage();
     let stored = storage
         .put(state.backends.request(stream::iter(messages), request_id))
         .await?
@@ -287,7 +287,7 @@ async fn delete_object(
     request_id: &RequestId,
     key: &str,
 ) -> Result<(), ApiError> {
-    let mut storage = state.backends.storage.clone();
+    let mut storage = state.backends.storage();
     storage
         .delete(state.backends.request(
             DeleteRequest {
@@ -328,7 +328,7 @@ pub async fn picture(
         Some("webp") => "image/webp",
         _ => "image/jpeg",
     };
-    let mut storage = state.backends.storage.clone();
+    let mut storage = state.backends.storage();
     let object = storage
         .head(state.backends.request(
             flowsvault_proto::storage::v1::HeadRequest { key: key.clone() },
@@ -382,7 +382,7 @@ pub async fn delete_account(
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = principal.user_id.clone();
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     // Objects first, records after: a record is never forgotten while its object exists.
     loop {
         let objects = files
@@ -418,7 +418,7 @@ pub async fn delete_account(
     if let Some(key) = &user.picture_key {
         delete_object(&state, &request_id, key).await?;
     }
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let deleted = auth
         .delete_user(state.backends.request(
             DeleteUserRequest {

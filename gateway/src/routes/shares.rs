@@ -167,7 +167,7 @@ pub async fn create(
         password,
     } = body.into_inner();
     let lifetime = expires_in.as_ref().map(KeyLifetime::parse).transpose()?;
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let created = files
         .create_share(state.backends.request(
             CreateShareRequest {
@@ -217,7 +217,7 @@ pub async fn list(
     request_id: RequestId,
     file_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let listed = files
         .list_shares(state.backends.request(
             ListSharesRequest {
@@ -261,7 +261,7 @@ pub async fn revoke(
     request_id: RequestId,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     files
         .revoke_share(state.backends.request(
             RevokeShareRequest {
@@ -279,7 +279,7 @@ async fn open_share(
     request_id: &RequestId,
     token: String,
 ) -> Result<SharedFile, ApiError> {
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let opened = files
         .open_share(
             state
@@ -357,7 +357,7 @@ async fn download_through(
                 .map(|cookie| cookie.value().to_owned())
         })
         .flatten();
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let claimed = files
         .claim_share_download(state.backends.request(
             ClaimShareDownloadRequest {

@@ -105,7 +105,7 @@ pub async fn providers(
     state: web::Data<AppState>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let listed = auth
         .list_providers(state.backends.request(ListProvidersRequest {}, &request_id))
         .await?
@@ -154,7 +154,7 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, ApiError> {
     let provider = provider.into_inner();
     let callback_url = safe_callback_path(query.callback_url.as_deref().unwrap_or("/"));
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let begun = auth
         .begin_sign_in(state.backends.request(
             BeginSignInRequest {
@@ -237,7 +237,7 @@ pub async fn callback(
             "the state is not the one this browser started",
         );
     }
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let completed = auth
         .complete_sign_in(state.backends.request(
             CompleteSignInRequest {
@@ -346,7 +346,7 @@ pub async fn dev_sign_in(
         .find(|(name, _)| name == "callbackUrl")
         .map(|(_, value)| value.into_owned())
         .unwrap_or_else(|| "/".to_owned());
-    let mut auth = state.backends.auth.clone();
+    let mut auth = state.backends.auth();
     let user = auth
         .ensure_user(state.backends.request(
             EnsureUserRequest {
@@ -444,7 +444,7 @@ pub async fn sign_out(
         if changes_state(request.method()) && !site.is_same_origin(&request) {
             return Err(cross_origin());
         }
-        let mut auth = state.backends.auth.clone();
+        let mut auth = state.backends.auth();
         auth.revoke_session(
             state
                 .backends

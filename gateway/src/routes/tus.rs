@@ -283,7 +283,7 @@ pub async fn create(
     let mime_type = mime_guess::from_ext(&name.extension())
         .first_raw()
         .unwrap_or("application/octet-stream");
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let session = files
         .begin_resumable(state.backends.request(
             BeginResumableRequest {
@@ -354,7 +354,7 @@ async fn session_of(
     request_id: &RequestId,
     id: &str,
 ) -> Result<UploadSession, ApiError> {
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let session = files
         .get_upload_session(state.backends.request(
             UploadSessionRequest {
@@ -774,7 +774,7 @@ impl Lease {
             id,
             holder: uuid::Uuid::new_v4().to_string(),
         };
-        let mut files = state.backends.files.clone();
+        let mut files = state.backends.files();
         let session = files
             .lease_upload_session(state.backends.request(lease.request(), request_id))
             .await?
@@ -821,7 +821,7 @@ impl Lease {
     }
 
     async fn renew(&self) -> Result<(), ApiError> {
-        let mut files = self.state.backends.files.clone();
+        let mut files = self.state.backends.files();
         files
             .lease_upload_session(
                 self.state
@@ -833,7 +833,7 @@ impl Lease {
     }
 
     async fn release(&self) {
-        let mut files = self.state.backends.files.clone();
+        let mut files = self.state.backends.files();
         let released = files
             .release_upload_session(
                 self.state
@@ -897,7 +897,7 @@ impl Writer {
         receiver: mpsc::Receiver<AppendRequest>,
     ) -> Result<(UploadSession, bool), ApiError> {
         let state = &self.lease.state;
-        let mut storage = state.backends.storage.clone();
+        let mut storage = state.backends.storage();
         let append = storage.append(
             state
                 .backends
@@ -910,8 +910,7 @@ impl Writer {
                 tracing::info!(%status, "append ended early");
                 state
                     .backends
-                    .storage
-                    .clone()
+                    .storage()
                     .staged(state.backends.request(
                         StagedRequest {
                             key: self.key.clone(),
@@ -928,7 +927,7 @@ impl Writer {
         let keep = (&mut self.verdict)
             .await
             .unwrap_or(!self.checksum_requested);
-        let mut files = state.backends.files.clone();
+        let mut files = state.backends.files();
         if !keep {
             let session = files
                 .get_upload_session(state.backends.request(
@@ -977,7 +976,7 @@ async fn finish(
         .clone()
         .ok_or_else(|| ApiError::new(ErrorCode::UpstreamFailed, "file-service sent no file"))?;
     let length = session.offset;
-    let mut storage = state.backends.storage.clone();
+    let mut storage = state.backends.storage();
     let committed = storage
         .commit(state.backends.request(
             CommitRequest {
@@ -1010,7 +1009,7 @@ async fn finish(
         fail(state, user_id, request_id, &file.id, &file.file_name).await;
         return Err(error);
     }
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     files
         .complete_upload(state.backends.request(
             CompleteUploadRequest {
@@ -1040,7 +1039,7 @@ async fn read_head(
     if end == 0 {
         return Ok(Vec::new());
     }
-    let mut storage = state.backends.storage.clone();
+    let mut storage = state.backends.storage();
     let mut chunks = storage
         .get(state.backends.stream_request(
             GetRequest {
@@ -1060,7 +1059,7 @@ async fn read_head(
 
 /// Ends an upload for good: the row failed, the bytes gone (staged or committed).
 async fn fail(state: &AppState, user_id: &str, request_id: &RequestId, id: &str, key: &str) {
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     let failed = files
         .fail_upload(state.backends.request(
             FailUploadRequest {
@@ -1108,7 +1107,7 @@ pub async fn terminate(
     require_version(&request)?;
     let id = upload_id(id);
     let session = {
-        let mut files = state.backends.files.clone();
+        let mut files = state.backends.files();
         files
             .get_upload_session(state.backends.request(
                 UploadSessionRequest {

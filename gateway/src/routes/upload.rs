@@ -216,7 +216,7 @@ pub(super) async fn check_quota(
     if state.settings.quota_bytes == 0 {
         return Ok(());
     }
-    let mut files = state.backends.files.clone();
+    let mut files = state.backends.files();
     files
         .check_quota(state.backends.request(
             CheckQuotaRequest {
@@ -533,7 +533,7 @@ impl PendingUpload {
         request_id: &RequestId,
         intent: Intent<'_>,
     ) -> Result<Begun, ApiError> {
-        let mut files = state.backends.files.clone();
+        let mut files = state.backends.files();
         let file = files
             .begin_upload(state.backends.request(
                 BeginUploadRequest {
@@ -611,7 +611,7 @@ impl PendingUpload {
             sender.send(finish).await.map_err(|_| storage_gone())?;
             Ok::<_, ApiError>(size)
         };
-        let mut storage = self.state.backends.storage.clone();
+        let mut storage = self.state.backends.storage();
         let call = async {
             storage
                 .put(
@@ -649,7 +649,7 @@ impl PendingUpload {
                 "injected fault: the gateway crashed before recording the upload",
             ));
         }
-        let mut files = self.state.backends.files.clone();
+        let mut files = self.state.backends.files();
         let file = files
             .complete_upload(self.state.backends.request(
                 CompleteUploadRequest {
@@ -681,7 +681,7 @@ impl Drop for PendingUpload {
         let user_id = self.user_id.clone();
         // Runs detached: the request may already be gone.
         actix_web::rt::spawn(async move {
-            let mut files = state.backends.files.clone();
+            let mut files = state.backends.files();
             let failed = files
                 .fail_upload(state.backends.request(
                     FailUploadRequest {
