@@ -387,7 +387,16 @@ async fn authenticate(
         return verify_key(&state, token, digest, request_id).await;
     }
     match verification(&state, token.clone(), digest, request_id.clone()) {
-        Some((verification, _)) => verification.await,
+        Some((verification, started)) => match verification.await {
+            // Started on another worker, whose channels are its own: when that worker
+            // stopped first (a graceful stop drains each worker on its own), its call
+            // failed with it. A request that only waited for it asks again, from its
+            // own worker, rather than fail for another's sake.
+            Err(error) if !started && error.code().http_status() >= 500 => {
+                verify_key(&state, token, digest, request_id).await
+            }
+            verified => verified,
+        },
         None => verify_key(&state, token, digest, request_id).await,
     }
 }
