@@ -390,9 +390,17 @@ async fn authenticate(
         Some((verification, started)) => match verification.await {
             // Started on another worker, whose channels are its own: when that worker
             // stopped first (a graceful stop drains each worker on its own), its call
-            // failed with it. A request that only waited for it asks again, from its
-            // own worker, rather than fail for another's sake.
-            Err(error) if !started && error.code().http_status() >= 500 => {
+            // failed with it, as a broken or unreachable channel. A request that only
+            // waited for it asks again, from its own worker, rather than fail for
+            // another's sake. Not after a timeout: an auth-service too slow to answer
+            // one verification is not sent one per waiting request.
+            Err(error)
+                if !started
+                    && matches!(
+                        error.code(),
+                        ErrorCode::UpstreamFailed | ErrorCode::UpstreamUnavailable
+                    ) =>
+            {
                 verify_key(&state, token, digest, request_id).await
             }
             verified => verified,
