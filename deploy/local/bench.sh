@@ -10,9 +10,11 @@
 #    POST /api/upload, next to a private nginx that stores the same body on the same
 #    disk (dav_methods PUT, `curl -T`), and a plain `cp`; the same file as a resumable
 #    upload with the stock tus-js-client in 50 MiB PATCHes, against /api/uploads and
-#    against SeaweedFS's own tus server (a private filer; same client, same chunks), and
-#    the same 50 MiB PATCHes sent by curl (the protocol without a client library, whose
-#    own CPU time shares the two cores with the servers: compared with the curl POST);
+#    against SeaweedFS's own tus server (a private filer; same client, same chunks, the
+#    file read in 1 MiB pieces: upload.mjs --read-size), the same client with its own
+#    64 KiB reader against /api/uploads (for comparison: its pipes' CPU time shares the
+#    two cores with the servers), and the same 50 MiB PATCHes sent by curl (the protocol
+#    without a client library: compared with the curl POST);
 #    download of the stored file from GET /api/download/{id}, next to nginx sending the
 #    same file (storage-service's object, read by nginx from the same directory), twice:
 #    dropped from the page cache first (`dd iflag=nocache`), so both read it from the
@@ -543,16 +545,20 @@ fi
 # --- 1. transfers of the large file, in alternating rounds ----------------------------
 # MiB/s of each run, by run and round.
 declare -A rate
-upload_runs=(cp post tus tus-curl)
+upload_runs=(cp post tus tus-own-reader tus-curl)
 download_runs=(download download-cached)
 if [[ -n "$nginx_bin" ]]; then
-    upload_runs=(cp nginx-put post tus tus-curl)
+    upload_runs=(cp nginx-put post tus tus-own-reader tus-curl)
     download_runs=(nginx-get download nginx-get-cached download-cached)
 fi
 if [[ -n "$weed_bin" ]]; then
     upload_runs+=(weed-tus)
 fi
 tus_chunk=$((50 * 1024 * 1024))
+# tus-js-client's reads (and socket writes) for the tus and weed-tus runs: its own reader
+# takes 64 KiB at a time through two stream pipes, which cost it about twice the CPU time
+# of 1 MiB pieces (BENCHMARKS.md, session 13). tus-own-reader keeps the client's own.
+tus_read=$((1024 * 1024))
 # The input in 50 MiB pieces, for the tus run driven by curl (split once, not timed).
 split -b "$tus_chunk" -d -a 3 "$work/input.bin" "$work/piece."
 
@@ -619,7 +625,7 @@ transfer() {
             start="$(now)"
             "$FLOWSVAULT_TUS_NODE" --endpoint "$base/api/uploads" --key "$key" --file "$work/input.bin" \
                 --metadata "filename=bench-tus-$round.txt" --chunk-size "$tus_chunk" \
-                --url-storage "$work/tus-urls.json" >"$work/tus.json" ||
+                --read-size "$tus_read" --url-storage "$work/tus-urls.json" >"$work/tus.json" ||
                 fv_die "the tus upload failed: $(cat "$work/tus.json")"
             sync
             end="$(now)"
@@ -627,6 +633,19 @@ transfer() {
             tus_id="$(sed -n 's#.*"url":"[^"]*/api/uploads/\([^"]*\)".*#\1#p' "$work/tus.json")"
             curl -fsS "${auth[@]}" "$base/api/files/$tus_id" | grep -q "\"sha256\":\"$expected\"" ||
                 fv_die "the tus upload stored other bytes"
+            ;;
+        tus-own-reader)
+            sync
+            start="$(now)"
+            "$FLOWSVAULT_TUS_NODE" --endpoint "$base/api/uploads" --key "$key" --file "$work/input.bin" \
+                --metadata "filename=bench-tus-own-$round.txt" --chunk-size "$tus_chunk" \
+                --url-storage "$work/tus-urls.json" >"$work/tus-own.json" ||
+                fv_die "the tus upload with the client's own reader failed: $(cat "$work/tus-own.json")"
+            sync
+            end="$(now)"
+            tus_own_id="$(sed -n 's#.*"url":"[^"]*/api/uploads/\([^"]*\)".*#\1#p' "$work/tus-own.json")"
+            curl -fsS "${auth[@]}" "$base/api/files/$tus_own_id" | grep -q "\"sha256\":\"$expected\"" ||
+                fv_die "the tus upload with the client's own reader stored other bytes"
             ;;
         tus-curl)
             sync
@@ -642,7 +661,8 @@ transfer() {
             sync
             start="$(now)"
             "$FLOWSVAULT_TUS_NODE" --endpoint "$weed_url/.tus/bench/bench-$round.bin" --file "$work/input.bin" \
-                --chunk-size "$tus_chunk" --url-storage "$work/tus-urls.json" >"$work/weed-tus.json" ||
+                --chunk-size "$tus_chunk" --read-size "$tus_read" --url-storage "$work/tus-urls.json" \
+                >"$work/weed-tus.json" ||
                 fv_die "the tus upload to SeaweedFS failed: $(cat "$work/weed-tus.json")"
             sync
             end="$(now)"
@@ -691,6 +711,7 @@ for round in $(seq 1 "$rounds"); do
     # The next round starts from the same disk usage.
     delete_file "$post_id"
     delete_file "$tus_id"
+    delete_file "$tus_own_id"
     delete_file "$tus_curl_id"
     [[ -z "$nginx_bin" ]] || rm -f "$ngx/www/bench.bin"
 done
@@ -706,7 +727,8 @@ label() {
         cp) printf '`cp` on the same disk' ;;
         nginx-put) printf 'nginx PUT (dav_methods PUT, `curl -T`)' ;;
         post) printf 'POST /api/upload (`curl -F` → gateway → storage-service → disk)' ;;
-        tus) printf 'tus /api/uploads (tus-js-client, 50 MiB PATCHes, staged, then committed)' ;;
+        tus) printf 'tus /api/uploads (tus-js-client, 50 MiB PATCHes read in 1 MiB pieces, staged, then committed)' ;;
+        tus-own-reader) printf 'tus /api/uploads (tus-js-client with its own 64 KiB reader, 50 MiB PATCHes)' ;;
         tus-curl) printf 'tus /api/uploads (curl, one PATCH per 50 MiB piece, each after the last is acknowledged)' ;;
         weed-tus) printf 'SeaweedFS filer tus (the same client and chunks)' ;;
         nginx-get) printf 'nginx GET of the stored object (sendfile, from the disk)' ;;
@@ -715,7 +737,7 @@ label() {
         download-cached) printf 'GET /api/download (disk → storage-service → gateway → curl, from the page cache)' ;;
     esac
 }
-all_runs=(cp nginx-put post tus tus-curl weed-tus nginx-get download nginx-get-cached download-cached)
+all_runs=(cp nginx-put post tus tus-own-reader tus-curl weed-tus nginx-get download nginx-get-cached download-cached)
 # shellcheck disable=SC2016 # markdown
 printf 'MiB/s of each run; every upload is timed up to a `sync`.\n\n| round |'
 for run in "${all_runs[@]}"; do
@@ -762,6 +784,7 @@ compare download-cached nginx-get-cached '≥ 50 %'
 compare tus-curl post '≥ 85 %'
 compare tus post '≥ 85 %'
 compare tus weed-tus '> 100 %'
+compare tus-own-reader post –
 compare post cp –
 compare download cp –
 printf '\nsha256 %s matched after every upload and download.\n' "$expected"

@@ -95,6 +95,20 @@ async fn assert_stored(app: &TestApp, key: &str, url: &str, bytes: &[u8]) {
     assert_eq!(sha256_hex(&downloaded), sha256_hex(bytes));
 }
 
+/// A resuming run started from the server's offset and sent only the missing bytes.
+fn assert_resumed_from(result: &Value, acknowledged: u64, length: usize) {
+    assert_eq!(
+        result["offsetAtStart"].as_u64(),
+        Some(acknowledged),
+        "{result}"
+    );
+    assert_eq!(
+        result["bytesSent"].as_u64(),
+        Some(length as u64 - acknowledged),
+        "only the missing bytes travel: {result}"
+    );
+}
+
 #[tokio::test]
 async fn stock_clients_upload_files_of_every_size_byte_for_byte() {
     let app = spawn_app().await;
@@ -145,16 +159,55 @@ async fn stock_clients_resume_after_storage_and_gateway_restart() {
         second.extend(["--url".to_owned(), format!("{gateway}{path_of_upload}")]);
         let (code, resumed) = run(client, &second).await;
         assert_eq!(code, 0, "{client:?}: {resumed}");
-        assert_eq!(
-            resumed["offsetAtStart"].as_u64(),
-            Some(acknowledged),
-            "{resumed}"
-        );
-        assert_eq!(
-            resumed["bytesSent"].as_u64(),
-            Some(bytes.len() as u64 - acknowledged),
-            "only the missing bytes travel: {resumed}"
-        );
+        assert_resumed_from(&resumed, acknowledged, bytes.len());
         assert_stored(&app, &key, &url, &bytes).await;
     }
+}
+
+/// The bench's tus-js-client reads the file in larger pieces (`upload.mjs --read-size`,
+/// through the client's documented `fileReader` option): the bytes stored are the same,
+/// for an empty file, for chunks that are not a multiple of the piece, and when a stopped
+/// upload resumes from the middle of a chunk.
+#[tokio::test]
+async fn tus_js_client_reading_larger_pieces_uploads_byte_for_byte() {
+    let app = spawn_app().await;
+    let key = app.api_key("pieces@example.com").await;
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = app.url("/api/uploads");
+    let pieces = |arguments: &mut Vec<String>, chunk: usize| {
+        arguments.extend([
+            "--chunk-size".to_owned(),
+            chunk.to_string(),
+            "--read-size".to_owned(),
+            (768 * 1024).to_string(),
+        ]);
+    };
+
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let mut whole = arguments(&endpoint, &key, &empty, &dir.path().join("empty.json"));
+    pieces(&mut whole, 1024 * 1024);
+    let (code, result) = run(Client::TusJs, &whole).await;
+    assert_eq!(code, 0, "{result}");
+    assert_stored(&app, &key, result["url"].as_str().unwrap(), b"").await;
+
+    let bytes = png_bytes(5 * 1024 * 1024 + 3, 4);
+    let path = dir.path().join("pieces.png");
+    std::fs::write(&path, &bytes).unwrap();
+    let storage = dir.path().join("pieces.json");
+    let mut first = arguments(&endpoint, &key, &path, &storage);
+    pieces(&mut first, 2 * 1024 * 1024 + 1);
+    first.extend(["--stop-after".to_owned(), (2 * 1024 * 1024).to_string()]);
+    let (code, stopped) = run(Client::TusJs, &first).await;
+    assert_eq!(code, 3, "{stopped}");
+    let acknowledged = stopped["offset"].as_u64().unwrap();
+    assert_eq!(acknowledged, 2 * 1024 * 1024 + 1, "{stopped}");
+
+    let mut second = arguments(&endpoint, &key, &path, &storage);
+    pieces(&mut second, 2 * 1024 * 1024 + 1);
+    second.push("--resume".to_owned());
+    let (code, resumed) = run(Client::TusJs, &second).await;
+    assert_eq!(code, 0, "{resumed}");
+    assert_resumed_from(&resumed, acknowledged, bytes.len());
+    assert_stored(&app, &key, stopped["url"].as_str().unwrap(), &bytes).await;
 }
