@@ -267,7 +267,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export RUST_LOG=warn
+# Warnings, and the steps of a stop (signal, drain, exit) with their times, so that a
+# service that does not stop within stop_process's 45 s shows how far it got.
+export RUST_LOG=warn,flowsvault_kit::shutdown=info,flowsvault_gateway::startup=info
 export FLOWSVAULT_AUTH_DATABASE_URL
 FLOWSVAULT_AUTH_DATABASE_URL="$(fv_db_url "$server_url" "fv_bench_auth_$run_id")"
 export FLOWSVAULT_FILES_DATABASE_URL

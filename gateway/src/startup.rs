@@ -267,7 +267,12 @@ impl Application {
         }
         // The server future carries out the stop: it must go on being polled until the
         // requests in flight are done. Dropped here, it would close their connections.
+        let stopping = std::time::Instant::now();
         let (_, served) = tokio::join!(handle.stop(true), server);
+        tracing::info!(
+            drained_ms = stopping.elapsed().as_millis(),
+            "http server stopped"
+        );
         served.context("http server failed")
     }
 }
