@@ -233,6 +233,18 @@ stop_process() {
             fv_say "--- the end of $work/$name.log:"
             tail -n 30 "$work/$name.log" >&2 || true
         fi
+        # Where its threads are: name, state and kernel wait channel of each, and their
+        # stacks when gdb is at hand (the bench runs as root, so it may attach).
+        fv_say "--- its threads (name, state, wchan):"
+        for task in /proc/"$pid"/task/*; do
+            printf '%s %s %s\n' "$(cat "$task/comm" 2>/dev/null)" \
+                "$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "$task/stat" 2>/dev/null)" \
+                "$(cat "$task/wchan" 2>/dev/null)" >&2
+        done
+        if command -v gdb >/dev/null 2>&1; then
+            timeout 60 gdb -p "$pid" -batch -ex 'thread apply all bt 15' 2>&1 |
+                grep -E '^(Thread|#)' | head -n 200 >&2 || true
+        fi
         kill -KILL "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
