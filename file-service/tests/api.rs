@@ -593,38 +593,44 @@ async fn an_expired_file_is_purged_by_the_janitor_and_still_reported_expired() {
 /// Every statement of a listing, with or without a search, is prepared once per
 /// connection and then reused: the listing runs on every page view, and parsing and
 /// planning it each time is most of what PostgreSQL does for it.
-#[tokio::test]
-async fn listings_reuse_their_prepared_statements() {
-    use diesel::sql_types::BigInt;
-    use flowsvault_file_service::{
-        domain::{ListQuery, Sort, Visibility},
-        repository::FileRepository,
-        startup::MIGRATIONS,
-    };
-
-    #[derive(diesel::QueryableByName)]
-    struct Prepared {
-        #[diesel(sql_type = BigInt)]
-        statements: i64,
-    }
+/// A pool of one connection on a fresh database, so that every statement runs on the
+/// connection whose prepared statements [`prepared_statements`] counts.
+async fn one_connection_pool() -> flowsvault_kit::database::Pool {
     flowsvault_kit::telemetry::init_for_tests();
     let server = std::env::var("FLOWSVAULT_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let url = create_test_database(&server, "fv_test").await.unwrap();
-    // One connection, so every statement below runs on the one whose statements are read.
-    let pool = flowsvault_kit::database::connect(&url, MIGRATIONS, 1)
+    flowsvault_kit::database::connect(&url, flowsvault_file_service::startup::MIGRATIONS, 1)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// How many statements the pool's connection holds prepared.
+async fn prepared_statements(pool: &flowsvault_kit::database::Pool) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Prepared {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        statements: i64,
+    }
+    let mut connection = pool.get().await.unwrap();
+    diesel::sql_query("SELECT count(*) AS statements FROM pg_prepared_statements")
+        .get_result::<Prepared>(&mut connection)
+        .await
+        .unwrap()
+        .statements
+}
+
+#[tokio::test]
+async fn listings_reuse_their_prepared_statements() {
+    use flowsvault_file_service::{
+        domain::{ListQuery, Sort, Visibility},
+        repository::FileRepository,
+    };
+
+    let pool = one_connection_pool().await;
     let files = FileRepository::new(pool.clone());
     let user = uuid::Uuid::new_v4();
-    let prepared = || async {
-        let mut connection = pool.get().await.unwrap();
-        diesel::sql_query("SELECT count(*) AS statements FROM pg_prepared_statements")
-            .get_result::<Prepared>(&mut connection)
-            .await
-            .unwrap()
-            .statements
-    };
+    let prepared = || prepared_statements(&pool);
     let queries = [
         (Visibility::Active, None, Sort::UploadedAt),
         (Visibility::Active, Some("report"), Sort::Name),
@@ -652,6 +658,45 @@ async fn listings_reuse_their_prepared_statements() {
     assert!(after_first >= 4, "{after_first} statements prepared");
     // Other pages and other search words, same statements.
     list(2).await;
+    assert_eq!(prepared().await, after_first);
+}
+
+/// The statements every tus request runs (the session, the lease, the offset, the
+/// release) are prepared once per connection too.
+#[tokio::test]
+async fn resumable_upload_statements_are_prepared_once() {
+    use flowsvault_file_service::repository::FileRepository;
+
+    let pool = one_connection_pool().await;
+    let files = FileRepository::new(pool.clone());
+    let prepared = || prepared_statements(&pool);
+    // Sessions that do not exist: each statement runs all the same, and finds nothing.
+    let round = || async {
+        let (user, id, holder) = (
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+        );
+        assert!(
+            files
+                .session(user, id, Some(holder))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!files.lease(user, id, holder, 30).await.unwrap());
+        assert!(
+            !files
+                .record_offset(user, id, holder, 5, Some(10), true)
+                .await
+                .unwrap()
+        );
+        files.release(user, id, holder).await.unwrap();
+    };
+    round().await;
+    let after_first = prepared().await;
+    assert!(after_first >= 4, "{after_first} statements prepared");
+    round().await;
     assert_eq!(prepared().await, after_first);
 }
 

@@ -3,9 +3,11 @@
 //! diesel keeps a prepared statement per connection for every query it can tell apart
 //! by its type or by its SQL text, but never for one that contains `dsl::sql` or is a
 //! `sql_query`: their text is a runtime string, so it sends those through PostgreSQL's
-//! parse and plan again every time. The listing runs on every `GET /api/files`, so its
-//! few fixed SQL fragments and its count are written here as types whose text is fixed
-//! at compile time, which keeps the statements they are part of cacheable.
+//! parse and plan again every time (for a `sql_query`, three round trips: prepare,
+//! execute, close). The listing runs on every `GET /api/files`, so its few fixed SQL
+//! fragments and its count are written here as types whose text is fixed at compile time,
+//! which keeps the statements they are part of cacheable; [`Statement`] does the same for
+//! whole statements, such as those every tus request runs.
 
 use std::marker::PhantomData;
 
@@ -17,7 +19,7 @@ use diesel::{
     },
     pg::Pg,
     query_builder::{AstPass, Query, QueryFragment, QueryId},
-    sql_types::{BigInt, Uuid as SqlUuid},
+    sql_types::{BigInt, Bool, Integer, Nullable, Untyped, Uuid as SqlUuid},
 };
 use uuid::Uuid;
 
@@ -96,4 +98,67 @@ impl QueryId for LiveFiles {
 
 impl Query for LiveFiles {
     type SqlType = BigInt;
+}
+
+/// A value bound into a [`Statement`].
+#[derive(Debug, Clone, Copy)]
+pub enum Value {
+    Uuid(Uuid),
+    MaybeUuid(Option<Uuid>),
+    Int(i32),
+    BigInt(i64),
+    MaybeBigInt(Option<i64>),
+    Bool(bool),
+}
+
+/// A whole statement written in this crate and read by name (`QueryableByName`) like a
+/// `sql_query`, but prepared once per connection: its text is fixed at compile time, so
+/// the statement is cached by that text. `pieces` are the SQL between the values: one
+/// more piece than values, each value bound (as the next `$n`) between two pieces.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pieces: &'static [&'static str],
+    values: Vec<Value>,
+}
+
+pub fn statement(pieces: &'static [&'static str], values: Vec<Value>) -> Statement {
+    debug_assert_eq!(pieces.len(), values.len() + 1, "one more piece than values");
+    Statement { pieces, values }
+}
+
+impl QueryFragment<Pg> for Statement {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let (last, pieces) = self
+            .pieces
+            .split_last()
+            .ok_or_else(|| diesel::result::Error::QueryBuilderError("an empty statement".into()))?;
+        if pieces.len() != self.values.len() {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "a statement needs one more piece than values".into(),
+            ));
+        }
+        for (piece, value) in pieces.iter().zip(&self.values) {
+            out.push_sql(piece);
+            match value {
+                Value::Uuid(value) => out.push_bind_param::<SqlUuid, _>(value)?,
+                Value::MaybeUuid(value) => out.push_bind_param::<Nullable<SqlUuid>, _>(value)?,
+                Value::Int(value) => out.push_bind_param::<Integer, _>(value)?,
+                Value::BigInt(value) => out.push_bind_param::<BigInt, _>(value)?,
+                Value::MaybeBigInt(value) => out.push_bind_param::<Nullable<BigInt>, _>(value)?,
+                Value::Bool(value) => out.push_bind_param::<Bool, _>(value)?,
+            }
+        }
+        out.push_sql(last);
+        Ok(())
+    }
+}
+
+// As for `Fixed`: every `Statement` is one Rust type, told apart by its SQL text.
+impl QueryId for Statement {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Statement {
+    type SqlType = Untyped;
 }

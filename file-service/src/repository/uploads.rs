@@ -5,12 +5,15 @@
 use chrono::{DateTime, Utc};
 use diesel::{
     OptionalExtension, QueryableByName,
-    sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+    sql_types::{BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{FileRecord, FileRepository, FileRow, NewFile};
+use super::{
+    FileRecord, FileRepository, FileRow, NewFile,
+    cached::{Value, statement},
+};
 use crate::error::FileError;
 
 /// A session with its file, and what the database clock says of it.
@@ -50,15 +53,20 @@ pub struct NewSession<'a> {
     pub expires_in_seconds: i64,
 }
 
-/// The select list of a session joined with its file; `$holder` names the caller's
-/// lease so that another holder's live lease can be told.
-const SESSION_SELECT: &str = "SELECT f.*, coalesce(f.expires_at <= now(), false) AS file_expired,
+/// A session joined with its file; the values are the holder whose lease is the
+/// caller's (so that another holder's live lease can be told), the id and the user.
+const SESSION_SELECT: &[&str] = &[
+    "SELECT f.*, coalesce(f.expires_at <= now(), false) AS file_expired,
         u.upload_length, u.upload_offset, u.metadata, u.expires_at AS session_expires_at,
         u.expires_at <= now() AS session_expired,
-        coalesce(u.lease_until > now() AND u.lease_holder IS DISTINCT FROM $3, false)
+        coalesce(u.lease_until > now() AND u.lease_holder IS DISTINCT FROM ",
+    ", false)
             AS leased_by_other
     FROM upload_sessions u JOIN file_metadata f ON f.id = u.id
-    WHERE u.id = $1 AND u.user_id = $2";
+    WHERE u.id = ",
+    " AND u.user_id = ",
+    "",
+];
 
 impl FileRepository {
     /// The pending file and its session, in one statement.
@@ -116,13 +124,17 @@ impl FileRepository {
         holder: Option<Uuid>,
     ) -> Result<Option<SessionRecord>, FileError> {
         let mut connection = self.pool.get().await?;
-        let found = diesel::sql_query(SESSION_SELECT)
-            .bind::<SqlUuid, _>(id)
-            .bind::<SqlUuid, _>(user_id)
-            .bind::<Nullable<SqlUuid>, _>(holder)
-            .get_result(&mut connection)
-            .await
-            .optional()?;
+        let found = statement(
+            SESSION_SELECT,
+            vec![
+                Value::MaybeUuid(holder),
+                Value::Uuid(id),
+                Value::Uuid(user_id),
+            ],
+        )
+        .get_result(&mut connection)
+        .await
+        .optional()?;
         Ok(found)
     }
 
@@ -137,16 +149,25 @@ impl FileRepository {
         seconds: i32,
     ) -> Result<bool, FileError> {
         let mut connection = self.pool.get().await?;
-        let leased = diesel::sql_query(
-            "UPDATE upload_sessions
-             SET lease_holder = $3, lease_until = now() + make_interval(secs => $4)
-             WHERE id = $1 AND user_id = $2
-               AND (lease_holder IS NULL OR lease_holder = $3 OR lease_until <= now())",
+        let leased = statement(
+            &[
+                "UPDATE upload_sessions
+                 SET lease_holder = ",
+                ", lease_until = now() + make_interval(secs => ",
+                ")
+                 WHERE id = ",
+                " AND user_id = ",
+                " AND (lease_holder IS NULL OR lease_holder = ",
+                " OR lease_until <= now())",
+            ],
+            vec![
+                Value::Uuid(holder),
+                Value::Int(seconds),
+                Value::Uuid(id),
+                Value::Uuid(user_id),
+                Value::Uuid(holder),
+            ],
         )
-        .bind::<SqlUuid, _>(id)
-        .bind::<SqlUuid, _>(user_id)
-        .bind::<SqlUuid, _>(holder)
-        .bind::<Integer, _>(seconds)
         .execute(&mut connection)
         .await?;
         Ok(leased > 0)
@@ -165,19 +186,31 @@ impl FileRepository {
         release: bool,
     ) -> Result<bool, FileError> {
         let mut connection = self.pool.get().await?;
-        let recorded = diesel::sql_query(
-            "UPDATE upload_sessions
-             SET upload_offset = $4, upload_length = coalesce(upload_length, $5),
-                 lease_holder = CASE WHEN $6 THEN NULL ELSE lease_holder END,
-                 lease_until = CASE WHEN $6 THEN NULL ELSE lease_until END
-             WHERE id = $1 AND user_id = $2 AND lease_holder = $3 AND lease_until > now()",
+        let recorded = statement(
+            &[
+                "UPDATE upload_sessions
+                 SET upload_offset = ",
+                ", upload_length = coalesce(upload_length, ",
+                "),
+                     lease_holder = CASE WHEN ",
+                " THEN NULL ELSE lease_holder END,
+                     lease_until = CASE WHEN ",
+                " THEN NULL ELSE lease_until END
+                 WHERE id = ",
+                " AND user_id = ",
+                " AND lease_holder = ",
+                " AND lease_until > now()",
+            ],
+            vec![
+                Value::BigInt(offset),
+                Value::MaybeBigInt(length),
+                Value::Bool(release),
+                Value::Bool(release),
+                Value::Uuid(id),
+                Value::Uuid(user_id),
+                Value::Uuid(holder),
+            ],
         )
-        .bind::<SqlUuid, _>(id)
-        .bind::<SqlUuid, _>(user_id)
-        .bind::<SqlUuid, _>(holder)
-        .bind::<BigInt, _>(offset)
-        .bind::<Nullable<BigInt>, _>(length)
-        .bind::<Bool, _>(release)
         .execute(&mut connection)
         .await?;
         Ok(recorded > 0)
@@ -187,13 +220,16 @@ impl FileRepository {
     #[tracing::instrument(skip(self))]
     pub async fn release(&self, user_id: Uuid, id: Uuid, holder: Uuid) -> Result<(), FileError> {
         let mut connection = self.pool.get().await?;
-        diesel::sql_query(
-            "UPDATE upload_sessions SET lease_holder = NULL, lease_until = NULL
-             WHERE id = $1 AND user_id = $2 AND lease_holder = $3",
+        statement(
+            &[
+                "UPDATE upload_sessions SET lease_holder = NULL, lease_until = NULL
+                 WHERE id = ",
+                " AND user_id = ",
+                " AND lease_holder = ",
+                "",
+            ],
+            vec![Value::Uuid(id), Value::Uuid(user_id), Value::Uuid(holder)],
         )
-        .bind::<SqlUuid, _>(id)
-        .bind::<SqlUuid, _>(user_id)
-        .bind::<SqlUuid, _>(holder)
         .execute(&mut connection)
         .await?;
         Ok(())
