@@ -235,6 +235,9 @@ stop_process() {
         fi
         # Where its threads are: name, state and kernel wait channel of each, and their
         # stacks when gdb is at hand (the bench runs as root, so it may attach).
+        # What the liveness check saw: a stop once waited here for a process that its
+        # thread list showed gone (BENCHMARKS.md, session 13).
+        fv_say "--- kill -0: $(kill -0 "$pid" 2>&1 && echo ok); /proc/$pid/stat: $(head -c 120 "/proc/$pid/stat" 2>&1)"
         fv_say "--- its threads (name, state, wchan):"
         for task in /proc/"$pid"/task/*; do
             printf '%s %s %s\n' "$(cat "$task/comm" 2>/dev/null)" \
