@@ -199,27 +199,26 @@ fn to_proto(record: FileRecord) -> File {
 
 impl FileApi {
     /// The session, unless its upload was terminated, failed or deleted (`NotFound`).
-    async fn live_session(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        holder: Option<Uuid>,
-    ) -> Result<SessionRecord, FileError> {
+    async fn live_session(&self, user_id: Uuid, id: Uuid) -> Result<SessionRecord, FileError> {
         let session = self
             .files
-            .session(user_id, id, holder)
+            .session(user_id, id)
             .await?
             .ok_or(FileError::NotFound)?;
-        let gone = matches!(
-            RowStatus::parse(&session.file.status),
-            Some(RowStatus::Failed | RowStatus::Deleted) | None
-        ) || (session.file.status == RowStatus::Purged.as_str()
-            && !session.file_expired);
-        if gone {
-            return Err(FileError::NotFound);
-        }
-        Ok(session)
+        live(session)
     }
+}
+
+/// `session`, unless its upload was terminated, failed or deleted (`NotFound`).
+fn live(session: SessionRecord) -> Result<SessionRecord, FileError> {
+    let gone = matches!(
+        RowStatus::parse(&session.file.status),
+        Some(RowStatus::Failed | RowStatus::Deleted) | None
+    ) || (session.file.status == RowStatus::Purged.as_str() && !session.file_expired);
+    if gone {
+        return Err(FileError::NotFound);
+    }
+    Ok(session)
 }
 
 #[tonic::async_trait]
@@ -448,7 +447,7 @@ impl FileService for FileApi {
     ) -> Result<Response<UploadSession>, Status> {
         let request = request.into_inner();
         let (user_id, id) = session_ids(&request.user_id, &request.id)?;
-        let session = self.live_session(user_id, id, None).await?;
+        let session = self.live_session(user_id, id).await?;
         Ok(Response::new(session_to_proto(session)))
     }
 
@@ -460,7 +459,13 @@ impl FileService for FileApi {
         let request = request.into_inner();
         let (user_id, id) = session_ids(&request.user_id, &request.id)?;
         let holder = parse_id(&request.holder, "holder")?;
-        let session = self.live_session(user_id, id, Some(holder)).await?;
+        let seconds = i32::try_from(request.lease_seconds.clamp(1, 300)).unwrap_or(30);
+        let outcome = self
+            .files
+            .lease(user_id, id, holder, seconds)
+            .await?
+            .ok_or(FileError::NotFound)?;
+        let session = live(outcome.session)?;
         if session.file.status != RowStatus::Pending.as_str() {
             // Finished: nothing to write, nothing to lease.
             return Ok(Response::new(session_to_proto(session)));
@@ -468,8 +473,7 @@ impl FileService for FileApi {
         if session.session_expired {
             return Err(FileError::UploadExpired.into());
         }
-        let seconds = i32::try_from(request.lease_seconds.clamp(1, 300)).unwrap_or(30);
-        if !self.files.lease(user_id, id, holder, seconds).await? {
+        if !outcome.leased {
             return Err(FileError::UploadLocked.into());
         }
         Ok(Response::new(session_to_proto(session)))
@@ -491,15 +495,12 @@ impl FileService for FileApi {
         if length.is_some_and(|length| offset > length) {
             return Err(FileError::InvalidArgument("the offset is past the length".into()).into());
         }
-        if !self
+        let session = self
             .files
             .record_offset(user_id, id, holder, offset, length, request.release)
             .await?
-        {
-            return Err(FileError::UploadLocked.into());
-        }
-        let session = self.live_session(user_id, id, None).await?;
-        Ok(Response::new(session_to_proto(session)))
+            .ok_or(FileError::UploadLocked)?;
+        Ok(Response::new(session_to_proto(live(session)?)))
     }
 
     #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
@@ -511,7 +512,7 @@ impl FileService for FileApi {
         let (user_id, id) = session_ids(&request.user_id, &request.id)?;
         let holder = parse_id(&request.holder, "holder")?;
         self.files.release(user_id, id, holder).await?;
-        let session = self.live_session(user_id, id, None).await?;
+        let session = self.live_session(user_id, id).await?;
         Ok(Response::new(session_to_proto(session)))
     }
 

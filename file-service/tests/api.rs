@@ -13,9 +13,10 @@ use flowsvault_kit::{database::create_test_database, grpc};
 use flowsvault_proto::{
     ErrorCode, FileDuration,
     files::v1::{
-        BeginUploadRequest, ClaimPurgeableRequest, CompleteUploadRequest, DeleteFileRequest,
-        DeleteFilesRequest, FailUploadRequest, File, FileStatus, GetFileRequest, ListFilesRequest,
-        MarkPurgedRequest, StatusFilter, file_service_client::FileServiceClient,
+        BeginResumableRequest, BeginUploadRequest, ClaimPurgeableRequest, CompleteUploadRequest,
+        DeleteFileRequest, DeleteFilesRequest, FailUploadRequest, File, FileStatus, GetFileRequest,
+        LeaseUploadRequest, ListFilesRequest, MarkPurgedRequest, RecordUploadOffsetRequest,
+        StatusFilter, UploadSession, file_service_client::FileServiceClient,
     },
 };
 use tonic::transport::Channel;
@@ -90,6 +91,25 @@ impl TestApp {
             })
             .await
             .map(tonic::Response::into_inner)
+    }
+
+    /// Whether the upload `id`'s lease has a holder.
+    async fn leased(&self, id: &str) -> bool {
+        #[derive(diesel::QueryableByName)]
+        struct Lease {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            held: bool,
+        }
+        let mut connection = AsyncPgConnection::establish(&self.database_url)
+            .await
+            .unwrap();
+        diesel::sql_query(format!(
+            "SELECT lease_holder IS NOT NULL AS held FROM upload_sessions WHERE id = '{id}'"
+        ))
+        .get_result::<Lease>(&mut connection)
+        .await
+        .unwrap()
+        .held
     }
 
     async fn run_sql(&self, sql: &str) {
@@ -677,19 +697,14 @@ async fn resumable_upload_statements_are_prepared_once() {
             uuid::Uuid::new_v4(),
             uuid::Uuid::new_v4(),
         );
+        assert!(files.session(user, id).await.unwrap().is_none());
+        assert!(files.lease(user, id, holder, 30).await.unwrap().is_none());
         assert!(
             files
-                .session(user, id, Some(holder))
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(!files.lease(user, id, holder, 30).await.unwrap());
-        assert!(
-            !files
                 .record_offset(user, id, holder, 5, Some(10), true)
                 .await
                 .unwrap()
+                .is_none()
         );
         files.release(user, id, holder).await.unwrap();
     };
@@ -698,6 +713,116 @@ async fn resumable_upload_statements_are_prepared_once() {
     assert!(after_first >= 4, "{after_first} statements prepared");
     round().await;
     assert_eq!(prepared().await, after_first);
+}
+
+/// One holder at a time writes to a resumable upload: another holder's lease request is
+/// refused while the lease runs, and granted once it was released or ran out; only the
+/// holder moves the offset; an expired, finished or unknown upload is leased to nobody.
+#[tokio::test]
+async fn a_resumable_upload_is_leased_to_one_holder_at_a_time() {
+    let app = spawn_app().await;
+    let session = app
+        .client
+        .clone()
+        .begin_resumable(BeginResumableRequest {
+            upload: Some(BeginUploadRequest {
+                user_id: app.user.clone(),
+                original_name: "leased.txt".into(),
+                mime_type: "text/plain".into(),
+                duration: FileDuration::Unlimited.to_proto() as i32,
+                ..Default::default()
+            }),
+            length: Some(10),
+            metadata: String::new(),
+            expires_in_seconds: 3600,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = session.file.unwrap().id;
+    let (first, second) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let lease = |holder: &str, id: &str| {
+        let request = LeaseUploadRequest {
+            user_id: app.user.clone(),
+            id: id.into(),
+            holder: holder.into(),
+            lease_seconds: 30,
+        };
+        let mut client = app.client.clone();
+        async move {
+            client
+                .lease_upload_session(request)
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let record = |holder: &str, offset: u64, release: bool| {
+        let request = RecordUploadOffsetRequest {
+            user_id: app.user.clone(),
+            id: id.clone(),
+            holder: holder.into(),
+            offset,
+            length: None,
+            release,
+        };
+        let mut client = app.client.clone();
+        async move {
+            client
+                .record_upload_offset(request)
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let refused = |outcome: Result<UploadSession, tonic::Status>| code(&outcome.unwrap_err());
+
+    assert_eq!(lease(&first, &id).await.unwrap().offset, 0);
+    assert_eq!(refused(lease(&second, &id).await), ErrorCode::UploadLocked);
+    // The holder renews its own lease; the other cannot move the offset.
+    lease(&first, &id).await.unwrap();
+    assert_eq!(
+        refused(record(&second, 4, false).await),
+        ErrorCode::UploadLocked
+    );
+    assert_eq!(record(&first, 4, false).await.unwrap().offset, 4);
+    assert_eq!(refused(lease(&second, &id).await), ErrorCode::UploadLocked);
+    // Released with the offset: the other may write from there.
+    assert_eq!(record(&first, 6, true).await.unwrap().offset, 6);
+    assert_eq!(lease(&second, &id).await.unwrap().offset, 6);
+    assert_eq!(
+        refused(record(&first, 8, false).await),
+        ErrorCode::UploadLocked
+    );
+    // A holder that went away: its lease runs out, and the first may take it again.
+    app.run_sql(&format!(
+        "UPDATE upload_sessions SET lease_until = now() - interval '1 second' WHERE id = '{id}'"
+    ))
+    .await;
+    assert_eq!(lease(&first, &id).await.unwrap().offset, 6);
+    assert_eq!(
+        refused(record(&second, 8, false).await),
+        ErrorCode::UploadLocked
+    );
+    // Past its expiry an upload is leased to nobody.
+    app.run_sql(&format!(
+        "UPDATE upload_sessions SET lease_holder = NULL, lease_until = NULL,
+             expires_at = now() - interval '1 second'
+         WHERE id = '{id}'"
+    ))
+    .await;
+    assert_eq!(refused(lease(&first, &id).await), ErrorCode::UploadExpired);
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_eq!(refused(lease(&first, &unknown).await), ErrorCode::NotFound);
+    // A finished upload answers with its session, and leases nothing.
+    app.run_sql(&format!(
+        "UPDATE upload_sessions SET expires_at = now() + interval '1 hour' WHERE id = '{id}'"
+    ))
+    .await;
+    app.complete(&id, FileDuration::Unlimited).await.unwrap();
+    assert!(lease(&second, &id).await.unwrap().finished);
+    assert!(!app.leased(&id).await);
 }
 
 /// The list's `total` of live files comes from a count the database keeps on every

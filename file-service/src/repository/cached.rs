@@ -104,7 +104,6 @@ impl Query for LiveFiles {
 #[derive(Debug, Clone, Copy)]
 pub enum Value {
     Uuid(Uuid),
-    MaybeUuid(Option<Uuid>),
     Int(i32),
     BigInt(i64),
     MaybeBigInt(Option<i64>),
@@ -140,7 +139,6 @@ impl QueryFragment<Pg> for Statement {
             out.push_sql(piece);
             match value {
                 Value::Uuid(value) => out.push_bind_param::<SqlUuid, _>(value)?,
-                Value::MaybeUuid(value) => out.push_bind_param::<Nullable<SqlUuid>, _>(value)?,
                 Value::Int(value) => out.push_bind_param::<Integer, _>(value)?,
                 Value::BigInt(value) => out.push_bind_param::<BigInt, _>(value)?,
                 Value::MaybeBigInt(value) => out.push_bind_param::<Nullable<BigInt>, _>(value)?,

@@ -34,8 +34,16 @@ pub struct SessionRecord {
     pub session_expires_at: DateTime<Utc>,
     #[diesel(sql_type = Bool)]
     pub session_expired: bool,
+}
+
+/// A session as a lease request found it, and whether the lease is now the caller's.
+#[derive(Debug, QueryableByName)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct LeaseRecord {
+    #[diesel(embed)]
+    pub session: SessionRecord,
     #[diesel(sql_type = Bool)]
-    pub leased_by_other: bool,
+    pub leased: bool,
 }
 
 impl SessionRecord {
@@ -53,20 +61,14 @@ pub struct NewSession<'a> {
     pub expires_in_seconds: i64,
 }
 
-/// A session joined with its file; the values are the holder whose lease is the
-/// caller's (so that another holder's live lease can be told), the id and the user.
-const SESSION_SELECT: &[&str] = &[
-    "SELECT f.*, coalesce(f.expires_at <= now(), false) AS file_expired,
-        u.upload_length, u.upload_offset, u.metadata, u.expires_at AS session_expires_at,
-        u.expires_at <= now() AS session_expired,
-        coalesce(u.lease_until > now() AND u.lease_holder IS DISTINCT FROM ",
-    ", false)
-            AS leased_by_other
-    FROM upload_sessions u JOIN file_metadata f ON f.id = u.id
-    WHERE u.id = ",
-    " AND u.user_id = ",
-    "",
-];
+/// What a session record reads of `upload_sessions u` joined with `file_metadata f`.
+macro_rules! session_columns {
+    () => {
+        "f.*, coalesce(f.expires_at <= now(), false) AS file_expired,
+         u.upload_length, u.upload_offset, u.metadata, u.expires_at AS session_expires_at,
+         u.expires_at <= now() AS session_expired"
+    };
+}
 
 impl FileRepository {
     /// The pending file and its session, in one statement.
@@ -110,7 +112,7 @@ impl FileRepository {
                 super::reserve_within_quota(connection, new.user_id, new.quota_bytes).await
             })
             .await?;
-        self.session(new.user_id, new.id, None)
+        self.session(new.user_id, new.id)
             .await?
             .ok_or(FileError::NotFound)
     }
@@ -121,15 +123,69 @@ impl FileRepository {
         &self,
         user_id: Uuid,
         id: Uuid,
-        holder: Option<Uuid>,
     ) -> Result<Option<SessionRecord>, FileError> {
         let mut connection = self.pool.get().await?;
         let found = statement(
-            SESSION_SELECT,
+            &[
+                concat!(
+                    "SELECT ",
+                    session_columns!(),
+                    " FROM upload_sessions u JOIN file_metadata f ON f.id = u.id
+                     WHERE u.id = "
+                ),
+                " AND u.user_id = ",
+                "",
+            ],
+            vec![Value::Uuid(id), Value::Uuid(user_id)],
+        )
+        .get_result(&mut connection)
+        .await
+        .optional()?;
+        Ok(found)
+    }
+
+    /// Takes or renews the lease for `holder`, if the upload is still pending and
+    /// unexpired and no other holder's lease still runs; in the same statement, the
+    /// session as it was before. `None` when the user has no such session.
+    #[tracing::instrument(skip(self))]
+    pub async fn lease(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        holder: Uuid,
+        seconds: i32,
+    ) -> Result<Option<LeaseRecord>, FileError> {
+        let mut connection = self.pool.get().await?;
+        let found = statement(
+            &[
+                concat!(
+                    "WITH s AS (
+                         SELECT ",
+                    session_columns!(),
+                    " FROM upload_sessions u JOIN file_metadata f ON f.id = u.id
+                         WHERE u.id = "
+                ),
+                " AND u.user_id = ",
+                "
+                     ), taken AS (
+                         UPDATE upload_sessions u
+                         SET lease_holder = ",
+                ", lease_until = now() + make_interval(secs => ",
+                ")
+                         FROM s
+                         WHERE u.id = s.id AND s.status = 'pending' AND NOT s.session_expired
+                             AND (u.lease_holder IS NULL OR u.lease_holder = ",
+                " OR u.lease_until <= now())
+                         RETURNING u.id
+                     )
+                     SELECT s.*, EXISTS (SELECT 1 FROM taken) AS leased FROM s",
+            ],
             vec![
-                Value::MaybeUuid(holder),
                 Value::Uuid(id),
                 Value::Uuid(user_id),
+                Value::Uuid(holder),
+                Value::Int(seconds),
+                Value::Uuid(holder),
             ],
         )
         .get_result(&mut connection)
@@ -138,43 +194,9 @@ impl FileRepository {
         Ok(found)
     }
 
-    /// Takes or renews the lease for `holder` unless another holder's lease still runs.
-    /// Returns whether the lease is now `holder`'s.
-    #[tracing::instrument(skip(self))]
-    pub async fn lease(
-        &self,
-        user_id: Uuid,
-        id: Uuid,
-        holder: Uuid,
-        seconds: i32,
-    ) -> Result<bool, FileError> {
-        let mut connection = self.pool.get().await?;
-        let leased = statement(
-            &[
-                "UPDATE upload_sessions
-                 SET lease_holder = ",
-                ", lease_until = now() + make_interval(secs => ",
-                ")
-                 WHERE id = ",
-                " AND user_id = ",
-                " AND (lease_holder IS NULL OR lease_holder = ",
-                " OR lease_until <= now())",
-            ],
-            vec![
-                Value::Uuid(holder),
-                Value::Int(seconds),
-                Value::Uuid(id),
-                Value::Uuid(user_id),
-                Value::Uuid(holder),
-            ],
-        )
-        .execute(&mut connection)
-        .await?;
-        Ok(leased > 0)
-    }
-
     /// Moves the offset (and sets a deferred length), only for the lease holder; with
-    /// `release`, the lease goes in the same statement.
+    /// `release`, the lease goes in the same statement. The session as it is then, or
+    /// `None` when `holder` does not hold the lease.
     #[tracing::instrument(skip(self))]
     pub async fn record_offset(
         &self,
@@ -184,22 +206,30 @@ impl FileRepository {
         offset: i64,
         length: Option<i64>,
         release: bool,
-    ) -> Result<bool, FileError> {
+    ) -> Result<Option<SessionRecord>, FileError> {
         let mut connection = self.pool.get().await?;
         let recorded = statement(
             &[
-                "UPDATE upload_sessions
-                 SET upload_offset = ",
+                "WITH u AS (
+                     UPDATE upload_sessions
+                     SET upload_offset = ",
                 ", upload_length = coalesce(upload_length, ",
                 "),
-                     lease_holder = CASE WHEN ",
+                         lease_holder = CASE WHEN ",
                 " THEN NULL ELSE lease_holder END,
-                     lease_until = CASE WHEN ",
+                         lease_until = CASE WHEN ",
                 " THEN NULL ELSE lease_until END
-                 WHERE id = ",
+                     WHERE id = ",
                 " AND user_id = ",
                 " AND lease_holder = ",
-                " AND lease_until > now()",
+                concat!(
+                    " AND lease_until > now()
+                     RETURNING *
+                 )
+                 SELECT ",
+                    session_columns!(),
+                    " FROM u JOIN file_metadata f ON f.id = u.id"
+                ),
             ],
             vec![
                 Value::BigInt(offset),
@@ -211,9 +241,10 @@ impl FileRepository {
                 Value::Uuid(holder),
             ],
         )
-        .execute(&mut connection)
-        .await?;
-        Ok(recorded > 0)
+        .get_result(&mut connection)
+        .await
+        .optional()?;
+        Ok(recorded)
     }
 
     /// Gives the lease up, if `holder` has it.
