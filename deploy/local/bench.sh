@@ -18,7 +18,12 @@
 #    download of the stored file from GET /api/download/{id}, next to nginx sending the
 #    same file (storage-service's object, read by nginx from the same directory), twice:
 #    dropped from the page cache first (`dd iflag=nocache`), so both read it from the
-#    disk, and read into the page cache first, so both send it from memory. Every upload is timed up to a `sync`, so each one counts the bytes
+#    disk, and read into the page cache first, so both send it from memory. Each
+#    transfer is timed by its client, from its first request to its last response (curl's
+#    time_total, summed over tus-curl's requests; upload.mjs's elapsedMs), so the start of
+#    a client process (Node.js and tus-js-client's loading: 0.1 to 0.2 s) is not counted as
+#    the server's; the same runs by the wall clock, client start included, are shown
+#    beside. Every upload is timed up to the end of a `sync`, so each one counts the bytes
 #    reaching the disk whatever the server does about fsync. Every transfer's sha256 is
 #    checked.
 # 2. Peak resident memory of each service (gateway, auth-service, file-service,
@@ -581,57 +586,84 @@ split -b "$tus_chunk" -d -a 3 "$work/input.bin" "$work/piece."
 
 # tus_with_curl NAME: the tus protocol with no client library: a creation POST, then one
 # curl PATCH per 50 MiB piece, each sent only after the previous one was acknowledged (as
-# tus clients do). Prints the upload's path.
+# tus clients do). Sets tus_location (the upload's path) and tus_seconds (the sum of the
+# requests' own times, as curl measured them).
 tus_with_curl() {
-    local name="$1" location offset=0 piece status
-    location="$(curl -sS -o /dev/null -D - "${auth[@]}" -X POST -H 'Tus-Resumable: 1.0.0' \
-        -H "Upload-Length: $bytes" -H "Upload-Metadata: filename $(printf '%s' "$name" | base64 -w0)" \
-        "$base/api/uploads" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')"
-    [[ -n "$location" ]] || fv_die "the tus creation for $name gave no Location"
+    local name="$1" offset=0 piece status seconds
+    seconds="$(curl -sS -o /dev/null -D "$work/tus-created.txt" -w '%{time_total}' "${auth[@]}" -X POST \
+        -H 'Tus-Resumable: 1.0.0' -H "Upload-Length: $bytes" \
+        -H "Upload-Metadata: filename $(printf '%s' "$name" | base64 -w0)" "$base/api/uploads")" ||
+        fv_die "the tus creation for $name failed"
+    tus_seconds="$seconds"
+    tus_location="$(tr -d '\r' <"$work/tus-created.txt" | sed -n 's/^[Ll]ocation: //p')"
+    [[ -n "$tus_location" ]] || fv_die "the tus creation for $name gave no Location"
     for piece in "$work"/piece.*; do
-        status="$(curl -sS -o /dev/null -w '%{http_code}' "${auth[@]}" -X PATCH \
-            -H 'Tus-Resumable: 1.0.0' -H "Upload-Offset: $offset" \
-            -H 'Content-Type: application/offset+octet-stream' -T "$piece" \
-            "$base$location")"
+        read -r status seconds < <(curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' "${auth[@]}" \
+            -X PATCH -H 'Tus-Resumable: 1.0.0' -H "Upload-Offset: $offset" \
+            -H 'Content-Type: application/offset+octet-stream' -T "$piece" "$base$tus_location")
         [[ "$status" == 204 ]] || fv_die "a tus PATCH at offset $offset answered $status"
+        tus_seconds="$(awk -v a="$tus_seconds" -v b="$seconds" 'BEGIN {printf "%.6f", a + b}')"
         offset=$((offset + $(stat -c %s "$piece")))
     done
-    printf '%s\n' "$location"
+}
+
+# The seconds of a tus-js-client run, from the elapsedMs of upload.mjs's result line.
+client_seconds() { sed -n 's/.*"elapsedMs":\([0-9.]*\).*/\1/p' "$1" | awk 'NF {printf "%.6f", $1 / 1000}'; }
+
+# timed RUN ROUND SECONDS WALL_START [sync]: records the run's rates. Its rate counts the
+# SECONDS its client measured itself, from its first request to its last response (curl's
+# time_total, upload.mjs's elapsedMs), plus, after an upload, a `sync`: what a transfer
+# costs, without the start of the client's process. Its wall-clock rate (as RUN-wall)
+# counts from WALL_START, taken before the client's process started, to the end of the
+# same sync; for a Node.js client the two differ by Node.js's start and the client's
+# loading.
+timed() {
+    local run="$1" round="$2" seconds="$3" wall_start="$4" synced end
+    [[ "$seconds" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fv_die "the $run run measured no time of its own: '$seconds'"
+    synced="$(now)"
+    [[ "${5:-}" != sync ]] || sync
+    end="$(now)"
+    rate["$run/$round"]="$(mib_per_s "$bytes" "$synced" "$(awk -v s="$seconds" -v e="$end" 'BEGIN {printf "%.9f", e + s}')")"
+    rate[$run]+="${rate["$run/$round"]} "
+    rate["$run-wall/$round"]="$(mib_per_s "$bytes" "$wall_start" "$end")"
+    rate[$run-wall]+="${rate["$run-wall/$round"]} "
 }
 
 # transfer RUN ROUND: one timed run, its sha256 checked afterwards.
 transfer() {
-    local run="$1" round="$2" start end status url location
+    local run="$1" round="$2" start end status seconds url
     case "$run" in
         cp)
+            # No client clock: cp is timed from its start to the end of the sync.
             sync
             start="$(now)"
             cp "$work/input.bin" "$work/copy.bin"
             sync
             end="$(now)"
             rm -f "$work/copy.bin"
+            rate["$run/$round"]="$(mib_per_s "$bytes" "$start" "$end")"
+            rate[$run]+="${rate["$run/$round"]} "
             ;;
         nginx-put)
             rm -f "$ngx/www/bench.bin"
             sync
             start="$(now)"
-            status="$(curl -sS -o "$work/nginx-put.txt" -w '%{http_code}' -T "$work/input.bin" \
-                "http://127.0.0.1:$nginx_port/bench.bin")"
-            sync
-            end="$(now)"
+            read -r status seconds < <(curl -sS -o "$work/nginx-put.txt" -w '%{http_code} %{time_total}\n' \
+                -T "$work/input.bin" "http://127.0.0.1:$nginx_port/bench.bin")
             [[ "$status" == 201 ]] || fv_die "nginx answered the PUT with $status: $(cat "$work/nginx-put.txt")"
+            timed "$run" "$round" "$seconds" "$start" sync
             [[ "$(sha256_of "$ngx/www/bench.bin")" == "$expected" ]] || fv_die "nginx stored other bytes"
             ;;
         post)
             reset_peaks
             sync
             start="$(now)"
-            status="$(curl -sS -o "$work/upload.json" -w '%{http_code}' "${auth[@]}" \
-                -F "file=@$work/input.bin;filename=bench-$round.txt" -F duration=1h "$base/api/upload")"
-            sync
-            end="$(now)"
-            record_peaks post
+            read -r status seconds < <(curl -sS -o "$work/upload.json" -w '%{http_code} %{time_total}\n' \
+                "${auth[@]}" -F "file=@$work/input.bin;filename=bench-$round.txt" -F duration=1h \
+                "$base/api/upload")
             [[ "$status" == 201 ]] || fv_die "upload answered $status: $(cat "$work/upload.json")"
+            timed "$run" "$round" "$seconds" "$start" sync
+            record_peaks post
             grep -q "\"sha256\":\"$expected\"" "$work/upload.json" || fv_die "the stored sha256 differs"
             post_id="$(json_id "$work/upload.json")"
             first_id="${first_id:-$post_id}"
@@ -644,8 +676,7 @@ transfer() {
                 --metadata "filename=bench-tus-$round.txt" --chunk-size "$tus_chunk" \
                 --read-size "$tus_read" --url-storage "$work/tus-urls.json" >"$work/tus.json" ||
                 fv_die "the tus upload failed: $(cat "$work/tus.json")"
-            sync
-            end="$(now)"
+            timed "$run" "$round" "$(client_seconds "$work/tus.json")" "$start" sync
             record_peaks tus
             tus_id="$(sed -n 's#.*"url":"[^"]*/api/uploads/\([^"]*\)".*#\1#p' "$work/tus.json")"
             curl -fsS "${auth[@]}" "$base/api/files/$tus_id" | grep -q "\"sha256\":\"$expected\"" ||
@@ -658,8 +689,7 @@ transfer() {
                 --metadata "filename=bench-tus-own-$round.txt" --chunk-size "$tus_chunk" \
                 --url-storage "$work/tus-urls.json" >"$work/tus-own.json" ||
                 fv_die "the tus upload with the client's own reader failed: $(cat "$work/tus-own.json")"
-            sync
-            end="$(now)"
+            timed "$run" "$round" "$(client_seconds "$work/tus-own.json")" "$start" sync
             tus_own_id="$(sed -n 's#.*"url":"[^"]*/api/uploads/\([^"]*\)".*#\1#p' "$work/tus-own.json")"
             curl -fsS "${auth[@]}" "$base/api/files/$tus_own_id" | grep -q "\"sha256\":\"$expected\"" ||
                 fv_die "the tus upload with the client's own reader stored other bytes"
@@ -667,10 +697,9 @@ transfer() {
         tus-curl)
             sync
             start="$(now)"
-            location="$(tus_with_curl "bench-tus-curl-$round.txt")"
-            sync
-            end="$(now)"
-            tus_curl_id="${location##*/}"
+            tus_with_curl "bench-tus-curl-$round.txt"
+            timed "$run" "$round" "$tus_seconds" "$start" sync
+            tus_curl_id="${tus_location##*/}"
             curl -fsS "${auth[@]}" "$base/api/files/$tus_curl_id" | grep -q "\"sha256\":\"$expected\"" ||
                 fv_die "the tus upload by curl stored other bytes"
             ;;
@@ -681,8 +710,7 @@ transfer() {
                 --chunk-size "$tus_chunk" --read-size "$tus_read" --url-storage "$work/tus-urls.json" \
                 >"$work/weed-tus.json" ||
                 fv_die "the tus upload to SeaweedFS failed: $(cat "$work/weed-tus.json")"
-            sync
-            end="$(now)"
+            timed "$run" "$round" "$(client_seconds "$work/weed-tus.json")" "$start" sync
             [[ "$(curl -fsS "$weed_url/bench/bench-$round.bin" | sha256sum | cut -d' ' -f1)" == "$expected" ]] ||
                 fv_die "SeaweedFS stored other bytes"
             curl -fsS -o /dev/null -X DELETE "$weed_url/bench/bench-$round.bin"
@@ -704,14 +732,13 @@ transfer() {
                 dd if="${stored[0]}" iflag=nocache count=0 status=none
             fi
             start="$(now)"
-            curl -fsS -o "$work/output.bin" "${header[@]}" "$url"
-            end="$(now)"
+            seconds="$(curl -fsS -o "$work/output.bin" -w '%{time_total}' "${header[@]}" "$url")" ||
+                fv_die "the $run run failed"
+            timed "$run" "$round" "$seconds" "$start"
             [[ "$(sha256_of "$work/output.bin")" == "$expected" ]] || fv_die "the $run run received other bytes"
             rm -f "$work/output.bin"
             ;;
     esac
-    rate["$run/$round"]="$(mib_per_s "$bytes" "$start" "$end")"
-    rate[$run]+="${rate["$run/$round"]} "
 }
 
 fv_note "transfers: $rounds rounds of ${upload_runs[*]} ${download_runs[*]}"
@@ -752,30 +779,44 @@ label() {
         download) printf 'GET /api/download (disk → storage-service → gateway → curl, from the disk)' ;;
         nginx-get-cached) printf 'nginx GET of the stored object (sendfile, from the page cache)' ;;
         download-cached) printf 'GET /api/download (disk → storage-service → gateway → curl, from the page cache)' ;;
+        *-wall) printf '%s, wall clock' "$(label "${1%-wall}")" ;;
     esac
 }
 all_runs=(cp nginx-put post tus tus-own-reader tus-curl weed-tus nginx-get download nginx-get-cached download-cached)
-# shellcheck disable=SC2016 # markdown
-printf 'MiB/s of each run; every upload is timed up to a `sync`.\n\n| round |'
-for run in "${all_runs[@]}"; do
-    printf ' %s |' "$run"
-done
-printf '\n|---|'
-for run in "${all_runs[@]}"; do
-    printf -- '---|'
-done
-printf '\n'
-for round in $(seq 1 "$rounds"); do
-    printf '| %s |' "$round"
-    for run in "${all_runs[@]}"; do
-        printf ' %s |' "${rate["$run/$round"]:-–}"
+# round_table SUFFIX RUN...: the MiB/s of each RUN (its rates under RUN + SUFFIX) in each
+# round, one column per run.
+round_table() {
+    local suffix="$1" run round
+    shift
+    printf '| round |'
+    for run in "$@"; do
+        printf ' %s |' "$run"
+    done
+    printf '\n|---|'
+    for run in "$@"; do
+        printf -- '---|'
     done
     printf '\n'
-done
+    for round in $(seq 1 "$rounds"); do
+        printf '| %s |' "$round"
+        for run in "$@"; do
+            printf ' %s |' "${rate["$run$suffix/$round"]:-–}"
+        done
+        printf '\n'
+    done
+}
+printf '%s\n\n' "MiB/s of each run, timed by its client from its first request to its last response \
+(curl's time_total, upload.mjs's elapsedMs), each upload up to the end of a \`sync\` after it."
+round_table '' "${all_runs[@]}"
 printf '\n'
 for run in "${all_runs[@]}"; do
     printf -- '- %s: %s\n' "$run" "$(label "$run")"
 done
+
+# The same runs by the wall clock, from before the client's process started: the client's
+# start (Node.js and tus-js-client's loading; curl's, 22 times in tus-curl) counts too.
+printf '\nThe uploads by the wall clock, from before the client process started to the end of the sync (MiB/s):\n\n'
+round_table -wall nginx-put post tus tus-own-reader tus-curl weed-tus
 
 # compare RUN BASELINE GOAL: one line of the medians table. The ratio of the medians,
 # and the median of each round's own ratio (which cancels load that changes between
@@ -802,6 +843,8 @@ compare tus-curl post '≥ 85 %'
 compare tus post '≥ 85 %'
 compare tus weed-tus '> 100 %'
 compare tus-own-reader post –
+compare tus-wall post-wall –
+compare tus-curl-wall post-wall –
 compare post cp –
 compare download cp –
 printf '\nsha256 %s matched after every upload and download.\n' "$expected"

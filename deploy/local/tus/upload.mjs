@@ -35,9 +35,13 @@
 //   --verbose            tus-js-client's debug log and one line per request, on stderr
 //
 // At the end one JSON line goes to stdout:
-//   {"url", "bytesSent", "offsetAtStart", "offset", "size", "created", "resumed", "stopped"}
+//   {"url", "bytesSent", "offsetAtStart", "offset", "size", "created", "resumed", "stopped",
+//    "elapsedMs"}
 // bytesSent counts the bytes this run had acknowledged; offsetAtStart is the offset the
 // run started from (0 for a new upload, else the server's answer to the resuming HEAD).
+// elapsedMs is the time from the upload's start (just before its first request) to its
+// end (the last acknowledgment, or the failure): the transfer, without Node.js's own
+// start and the loading of the client, which `make bench` measures on their own.
 // On failure the line is {"error", "status", "body", "url", ...} instead.
 // Exit codes: 0 uploaded, 1 the upload failed, 2 bad arguments, 3 stopped by --stop-after,
 // 4 --resume found no recorded upload for this file, 5 --timeout.
@@ -181,10 +185,14 @@ const state = {
 }
 let finished = false
 let upload
+// performance.now() when the upload started and when it ended.
+let startedAt = null
+let endedAt = null
 
 function finish(code, extra = {}) {
   if (finished) return
   finished = true
+  endedAt ??= performance.now()
   const line = {
     url: upload?.url ?? null,
     bytesSent: state.bytesSent,
@@ -194,6 +202,7 @@ function finish(code, extra = {}) {
     created: state.created,
     resumed: state.resumed,
     stopped: state.stopped,
+    elapsedMs: startedAt === null ? null : Math.round((endedAt - startedAt) * 1000) / 1000,
     ...extra,
   }
   process.stdout.write(`${JSON.stringify(line)}\n`, () => process.exit(code))
@@ -260,6 +269,7 @@ const options = {
     }
   },
   onSuccess() {
+    endedAt = performance.now()
     if (state.offset === null || state.offset < size) state.offset = size
     if (state.offsetAtStart === null) state.offsetAtStart = 0
     forgetUpload(upload.url).then(() => finish(0))
@@ -343,9 +353,11 @@ if (opts.resume && !opts.url) {
       }
       note(`resuming ${newest.uploadUrl} (recorded ${newest.creationTime})`)
       upload.resumeFromPreviousUpload(newest)
+      startedAt = performance.now()
       upload.start()
     }
   }
 } else {
+  startedAt = performance.now()
   upload.start()
 }
