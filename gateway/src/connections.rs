@@ -126,6 +126,7 @@ pub async fn middleware(
         "this address has too many connections open; close some and try again",
     )
     .error_response();
+    crate::routes::tus::mark_answer(request.path(), response.headers_mut());
     response
         .head_mut()
         .set_connection_type(ConnectionType::Close);

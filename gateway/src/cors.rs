@@ -25,8 +25,8 @@ const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, X-R
      Upload-Metadata, Upload-Defer-Length, Upload-Checksum, X-HTTP-Method-Override";
 const EXPOSED_HEADERS: &str = "Content-Disposition, Content-Range, ETag, Location, \
      Retry-After, X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, \
-     Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Upload-Offset, Upload-Length, \
-     Upload-Expires";
+     Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, \
+     Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Expires";
 /// How long a browser may reuse a preflight answer, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "600";
 

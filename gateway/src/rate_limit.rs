@@ -173,10 +173,13 @@ impl Class {
     }
 
     /// A resumable upload's bytes and progress (PATCH, HEAD, OPTIONS on
-    /// `/api/uploads/{id}`).
+    /// `/api/uploads/{id}`, and POST there: a PATCH with `X-HTTP-Method-Override`).
     pub fn moves_an_upload(method: &Method, path: &str) -> bool {
         path.starts_with("/api/uploads/")
-            && matches!(*method, Method::PATCH | Method::HEAD | Method::OPTIONS)
+            && matches!(
+                *method,
+                Method::PATCH | Method::HEAD | Method::OPTIONS | Method::POST
+            )
     }
 }
 
@@ -1007,7 +1010,7 @@ pub async fn middleware(
         return Ok(next.call(request).await?.map_into_left_body());
     };
     if !decision.allowed {
-        let response = refusal(class, &decision);
+        let response = refusal(class, &decision, routed_path);
         return Ok(request.into_response(response).map_into_right_body());
     }
     let mut response = next.call(request).await?;
@@ -1056,7 +1059,7 @@ async fn moving_an_upload<B: MessageBody + 'static>(
     }
     let decision = state.limiter.check(Class::Api, &caller.ids).await;
     if let Some(decision) = decision.filter(|decision| !decision.allowed) {
-        let response = refusal(Class::Api, &decision);
+        let response = refusal(Class::Api, &decision, path);
         return Ok(request.into_response(response).map_into_right_body());
     }
     let mut response = next.call(request).await?;
@@ -1077,13 +1080,14 @@ fn upload_pass(credential: &[u8; 32], path: &str) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-fn refusal(class: Class, decision: &Decision) -> HttpResponse {
+fn refusal(class: Class, decision: &Decision, path: &str) -> HttpResponse {
     let error = ApiError::new(
         ErrorCode::RateLimited,
         format!("too many {} requests; try again later", class.name()),
     );
     let mut response = error.error_response();
     insert_headers(response.headers_mut(), decision);
+    crate::routes::tus::mark_answer(path, response.headers_mut());
     response
 }
 

@@ -189,8 +189,15 @@ impl Staging {
         sync_dir(&self.dir).await
     }
 
-    /// How many bytes are staged for `key`: in parts and in the spool.
+    /// How many bytes are staged for `key`, once no append to it is running.
     pub async fn length(&self, key: &str) -> Result<u64, StorageError> {
+        let _busy = self.busy.lock(key).await;
+        self.staged_length(key).await
+    }
+
+    /// How many bytes are staged for `key`: in parts and in the spool (the caller holds
+    /// the key's lock).
+    async fn staged_length(&self, key: &str) -> Result<u64, StorageError> {
         let base = self.parts(key).await?.map_or(0, |parts| parts.base());
         Ok(base + file_length(&self.spool(key, base)?).await?)
     }
@@ -342,7 +349,7 @@ impl Staging {
     pub async fn commit(&self, target: &Target, length: u64) -> Result<Stored, StorageError> {
         let key = &target.key;
         let _busy = self.busy.lock(key).await;
-        let staged = self.length(key).await?;
+        let staged = self.staged_length(key).await?;
         let object = ObjectStorage::path(key)?;
         // Nothing staged, not even an empty spool, or not all of it: either the bytes
         // never arrived, or an earlier commit made the object and then failed, or its

@@ -12,7 +12,7 @@ mod profile;
 mod share_page;
 mod shares;
 mod sign_in;
-mod tus;
+pub(crate) mod tus;
 mod upload;
 mod web_ui;
 

@@ -41,7 +41,7 @@ use super::{
     files::{delete_owned, purge_object},
     openapi::{
         BadGateway, BadRequest, ChecksumMismatch, Conflict, Forbidden, GatewayTimeout, Gone,
-        Locked, MethodNotAllowed, NotFound, PayloadTooLarge, PreconditionFailed,
+        Locked, MethodNotAllowed, NotFound, PayloadTooLarge, PreconditionFailed, RequestTimeout,
         ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType,
     },
     upload::{Pace, check_quota, object_metadata, require_no_encoding, too_large},
@@ -54,6 +54,18 @@ pub const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str =
     "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum";
 const CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
+
+/// Marks an answer to a tus request given outside its routes (a refusal by the rate limit
+/// or the connection cap): tus asks for `Tus-Resumable` on every answer.
+pub fn mark_answer(path: &str, headers: &mut actix_web::http::header::HeaderMap) {
+    if path == "/api/uploads" || path.starts_with("/api/uploads/") {
+        headers.insert(
+            header::HeaderName::from_static("tus-resumable"),
+            header::HeaderValue::from_static(TUS_VERSION),
+        );
+    }
+}
+
 const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
 /// How long a PATCH's lease lasts; it is renewed while the body streams and while the
 /// upload is being finished.
@@ -93,7 +105,13 @@ pub async fn options(state: web::Data<AppState>) -> HttpResponse {
     tag = "uploads",
     operation_id = "tusOptionsOfUpload",
     params(("id" = String, Path, format = "uuid", description = "The upload's id")),
-    responses((status = 204, description = "The server's tus capabilities")),
+    responses((status = 204, description = "The server's tus capabilities", headers(
+        ("Tus-Resumable" = String, description = "`1.0.0`"),
+        ("Tus-Version" = String, description = "`1.0.0`"),
+        ("Tus-Extension" = String, description = "creation, creation-with-upload, creation-defer-length, termination, expiration, checksum"),
+        ("Tus-Max-Size" = u64, description = "The upload limit in bytes"),
+        ("Tus-Checksum-Algorithm" = String, description = "`sha1,sha256`"),
+    ))),
 )]
 pub async fn options_of_upload(state: web::Data<AppState>) -> HttpResponse {
     options(state).await
@@ -136,8 +154,12 @@ fn number_header(request: &HttpRequest, name: &str) -> Result<Option<u64>, ApiEr
         .transpose()
 }
 
+/// One `Upload-Metadata` item: its key, and its value (any bytes) unless it has none.
+type MetadataItem = (String, Option<Vec<u8>>);
+
 /// `Upload-Metadata`: comma-separated `key base64(value)` pairs, a value may be absent.
-pub fn parse_metadata(header: &str) -> Result<Vec<(String, Option<String>)>, ApiError> {
+/// Values are any bytes; those this server reads must be UTF-8 ([`metadata_value`]).
+pub fn parse_metadata(header: &str) -> Result<Vec<MetadataItem>, ApiError> {
     let mut pairs = Vec::new();
     for item in header
         .split(',')
@@ -156,19 +178,14 @@ pub fn parse_metadata(header: &str) -> Result<Vec<(String, Option<String>)>, Api
             .map(|encoded| {
                 base64::engine::general_purpose::STANDARD
                     .decode(encoded)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| {
+                    .map_err(|_| {
                         ApiError::invalid(format!(
-                            "the Upload-Metadata value of {key} is not base64 of UTF-8 text"
+                            "the Upload-Metadata value of {key} is not base64"
                         ))
                     })
             })
             .transpose()?;
-        if pairs
-            .iter()
-            .any(|(seen, _): &(String, Option<String>)| seen == key)
-        {
+        if pairs.iter().any(|(seen, _): &MetadataItem| seen == key) {
             return Err(ApiError::invalid(format!(
                 "Upload-Metadata names {key} twice"
             )));
@@ -178,11 +195,20 @@ pub fn parse_metadata(header: &str) -> Result<Vec<(String, Option<String>)>, Api
     Ok(pairs)
 }
 
-fn metadata_value<'a>(pairs: &'a [(String, Option<String>)], key: &str) -> Option<&'a str> {
+/// The text of metadata `key`, if it has a value; 400 unless that is UTF-8.
+fn metadata_value<'a>(pairs: &'a [MetadataItem], key: &str) -> Result<Option<&'a str>, ApiError> {
     pairs
         .iter()
         .find(|(name, _)| name == key)
         .and_then(|(_, value)| value.as_deref())
+        .map(|bytes| {
+            std::str::from_utf8(bytes).map_err(|_| {
+                ApiError::invalid(format!(
+                    "the Upload-Metadata value of {key} is not UTF-8 text"
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// An HTTP-date (RFC 9110), as `Upload-Expires` carries it.
@@ -222,11 +248,14 @@ fn describe(response: &mut actix_web::HttpResponseBuilder, session: &UploadSessi
         (status = 201, description = "Created", headers(
             ("Location" = String, description = "`/api/uploads/{id}`; the id is the future file's"),
             ("Upload-Expires" = String, description = "When an unfinished upload is removed"),
-            ("Upload-Offset" = u64, description = "With a body: the bytes kept"),
+            ("Upload-Offset" = u64, description = "With a body: the bytes kept (a body cut short, too slow or failing its checksum keeps what holds: the client goes on from there)"),
+            ("Upload-Length" = u64, description = "The upload's size, when known"),
+            ("Upload-Defer-Length" = String, description = "`1` while the size is not known"),
         )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 408, response = RequestTimeout),
         (status = 412, response = PreconditionFailed),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
@@ -269,12 +298,12 @@ pub async fn create(
     }
     let metadata_header = header_text(&request, "upload-metadata").unwrap_or_default();
     let metadata = parse_metadata(metadata_header)?;
-    let original = metadata_value(&metadata, "filename")
+    let original = metadata_value(&metadata, "filename")?
         .ok_or_else(|| ApiError::invalid("Upload-Metadata must carry the filename"))?;
     let name = FileName::sanitize(original)
         .map_err(|error| ApiError::new(ErrorCode::InvalidFileName, error.to_string()))?;
     validation::check_extension(&state.settings.allowed_extensions, &name.extension())?;
-    let duration = match metadata_value(&metadata, "duration") {
+    let duration = match metadata_value(&metadata, "duration")? {
         Some(text) => text
             .parse::<FileDuration>()
             .map_err(|error| ApiError::new(ErrorCode::InvalidDuration, error.to_string()))?,
@@ -283,6 +312,12 @@ pub async fn create(
     let mime_type = mime_guess::from_ext(&name.extension())
         .first_raw()
         .unwrap_or("application/octet-stream");
+    let has_body = header_text(&request, "content-type") == Some(OFFSET_CONTENT_TYPE);
+    if has_body {
+        // What a body is refused for before it is read, refused before the upload exists.
+        require_no_encoding(&request)?;
+        Checksum::parse(&request)?;
+    }
     let mut files = state.backends.files();
     let session = files
         .begin_resumable(state.backends.request(
@@ -310,7 +345,6 @@ pub async fn create(
         .ok_or_else(|| ApiError::new(ErrorCode::UpstreamFailed, "file-service sent no file"))?;
     tracing::info!(id = %file.id, ?length, "resumable upload created");
     let location = format!("/api/uploads/{}", file.id);
-    let has_body = header_text(&request, "content-type") == Some(OFFSET_CONTENT_TYPE);
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, location));
     if length == Some(0) && !has_body {
@@ -326,7 +360,7 @@ pub async fn create(
             &state,
             &principal,
             &request_id,
-            file.id,
+            file.id.clone(),
             0,
             payload,
         )
@@ -334,7 +368,37 @@ pub async fn create(
         let session = match written {
             Ok(session) => session,
             Err(error) if error.code() == ErrorCode::ChecksumMismatch => session,
-            Err(error) => return Err(error),
+            // The body was too large, or its content not what its name says: the
+            // answer says so (the upload is finished or failed, nothing to go on with).
+            Err(error)
+                if matches!(
+                    error.code(),
+                    ErrorCode::FileTooLarge | ErrorCode::ContentMismatch
+                ) =>
+            {
+                return Err(error);
+            }
+            // The body was cut short or too slow, or a service failed on the way: the
+            // upload exists all the same, so its client gets its Location and the
+            // offset that holds, and goes on from there, rather than an upload it
+            // cannot reach (which would hold its quota until it expires).
+            Err(error) => {
+                tracing::info!(%error, "creation-with-upload stored part of its body");
+                let mut files = state.backends.files();
+                let Ok(current) = files
+                    .get_upload_session(state.backends.request(
+                        UploadSessionRequest {
+                            user_id: principal.user_id.clone(),
+                            id: file.id.clone(),
+                        },
+                        &request_id,
+                    ))
+                    .await
+                else {
+                    return Err(error);
+                };
+                current.into_inner()
+            }
         };
         response.insert_header(("Upload-Offset", session.offset.to_string()));
         describe(&mut response, &session);
@@ -385,7 +449,9 @@ async fn session_of(
     security(("apiKey" = []), ("session" = [])),
     responses(
         (status = 200, description = "The upload's state", headers(
-            ("Upload-Offset" = u64), ("Upload-Length" = u64), ("Upload-Metadata" = String),
+            ("Upload-Offset" = u64), ("Upload-Length" = u64),
+            ("Upload-Defer-Length" = String, description = "`1` while the size is not known"),
+            ("Upload-Metadata" = String),
             ("Upload-Expires" = String), ("Cache-Control" = String, description = "`no-store`"),
         )),
         (status = 401, response = Unauthorized),
@@ -462,15 +528,20 @@ async fn finish_left_over(
         ("id" = String, Path, format = "uuid", description = "The upload's id"),
         ("Upload-Offset" = u64, Header, description = "Where the body starts; must be the upload's offset"),
         ("Upload-Checksum" = Option<String>, Header, description = "`sha1|sha256 <base64 digest>` of the body"),
+        ("Upload-Length" = Option<u64>, Header, description = "The size of an upload created with `Upload-Defer-Length`, once known"),
     ),
     request_body(content = String, content_type = "application/offset+octet-stream"),
     security(("apiKey" = []), ("session" = [])),
     responses(
-        (status = 204, description = "Written", headers(("Upload-Offset" = u64))),
+        (status = 204, description = "Written", headers(
+            ("Upload-Offset" = u64),
+            ("Upload-Expires" = String, description = "While the upload is unfinished"),
+        )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 408, response = RequestTimeout),
         (status = 409, response = Conflict),
         (status = 410, response = Gone),
         (status = 412, response = PreconditionFailed),
@@ -630,6 +701,7 @@ async fn write(
     let writer = Writer {
         lease,
         key: file.file_name.clone(),
+        offset,
         length,
         verdict,
         checksum_requested: checksum.is_some(),
@@ -721,7 +793,7 @@ async fn write(
         .await
         .map_err(|_| ApiError::new(ErrorCode::UpstreamFailed, "the upload task ended early"))??;
     if content_refused {
-        fail(
+        fail_quietly(
             state,
             &principal.user_id,
             request_id,
@@ -851,6 +923,8 @@ impl Lease {
 struct Writer {
     lease: Lease,
     key: String,
+    /// Where the append starts: the offset acknowledged so far.
+    offset: u64,
     length: Option<u64>,
     /// Whether the bytes are to be kept, once the body has ended.
     verdict: oneshot::Receiver<bool>,
@@ -904,11 +978,14 @@ impl Writer {
                 .stream_request(ReceiverStream::new(receiver), &self.lease.request_id),
         );
         let staged = match self.lease.hold(append).await {
+            // Every byte that reached storage, synced (a body cut off ends the stream
+            // early, not in error).
             Ok(response) => response.into_inner().length,
-            // The stream broke; storage kept (and synced) what arrived: ask how much.
-            Err(status) => {
-                tracing::info!(%status, "append ended early");
-                state
+            // Storage holds fewer bytes than were acknowledged (its staging area was
+            // lost): nothing was written, and the offset goes back to what it holds, so
+            // the client sends the rest again.
+            Err(status) if ErrorCode::of_status(&status) == ErrorCode::OffsetMismatch => {
+                let held = state
                     .backends
                     .storage()
                     .staged(state.backends.request(
@@ -919,7 +996,20 @@ impl Writer {
                     ))
                     .await?
                     .into_inner()
-                    .length
+                    .length;
+                if held >= self.offset {
+                    return Err(status.into());
+                }
+                tracing::warn!(held, offset = self.offset, "storage lost staged bytes");
+                held
+            }
+            // Storage failed or went away mid-append: nothing of this request is
+            // recorded (what it wrote may not be synced, and bytes past the offset that
+            // an earlier request left unacknowledged may still be there). The client
+            // asks HEAD for the offset and sends the rest again.
+            Err(status) => {
+                tracing::warn!(%status, "append failed; the offset stays where it was");
+                return Err(status.into());
             }
         };
         // Without a verdict the request is gone: its bytes are kept, unless they came
@@ -996,7 +1086,7 @@ async fn finish(
         // start a new upload, instead of an error on every HEAD until it expires.
         Err(status) if ErrorCode::of_status(&status) == ErrorCode::NotFound => {
             tracing::error!(%status, id = %file.id, "the upload's bytes are gone; failing it");
-            fail(state, user_id, request_id, &file.id, &file.file_name).await;
+            fail_quietly(state, user_id, request_id, &file.id, &file.file_name).await;
             return Err(ApiError::new(
                 ErrorCode::NotFound,
                 "the upload's bytes were lost; start a new upload",
@@ -1006,7 +1096,7 @@ async fn finish(
     };
     let head = read_head(state, request_id, &file.file_name, length).await?;
     if let Err(error) = validation::sniff(&file.extension, &head) {
-        fail(state, user_id, request_id, &file.id, &file.file_name).await;
+        fail_quietly(state, user_id, request_id, &file.id, &file.file_name).await;
         return Err(error);
     }
     let mut files = state.backends.files();
@@ -1057,10 +1147,18 @@ async fn read_head(
     Ok(head)
 }
 
-/// Ends an upload for good: the row failed, the bytes gone (staged or committed).
-async fn fail(state: &AppState, user_id: &str, request_id: &RequestId, id: &str, key: &str) {
+/// Ends an upload for good: the row failed, the bytes gone (staged or committed). When
+/// file-service cannot fail the row, the upload stays as it was (the janitor fails it
+/// once it expires).
+async fn fail(
+    state: &AppState,
+    user_id: &str,
+    request_id: &RequestId,
+    id: &str,
+    key: &str,
+) -> Result<(), ApiError> {
     let mut files = state.backends.files();
-    let failed = files
+    files
         .fail_upload(state.backends.request(
             FailUploadRequest {
                 user_id: user_id.to_owned(),
@@ -1068,12 +1166,22 @@ async fn fail(state: &AppState, user_id: &str, request_id: &RequestId, id: &str,
             },
             request_id,
         ))
-        .await;
-    if let Err(status) = failed {
-        tracing::warn!(%status, "failing the upload failed; the janitor will");
-        return;
-    }
+        .await?;
     purge_object(state, request_id, id, key).await;
+    Ok(())
+}
+
+/// [`fail`], where the answer does not depend on it: a failure is logged.
+async fn fail_quietly(
+    state: &AppState,
+    user_id: &str,
+    request_id: &RequestId,
+    id: &str,
+    key: &str,
+) {
+    if let Err(error) = fail(state, user_id, request_id, id, key).await {
+        tracing::warn!(%error, "failing the upload failed; the janitor will once it expires");
+    }
 }
 
 /// `DELETE /api/uploads/{id}` (termination): an unfinished upload and its bytes are gone;
@@ -1090,6 +1198,7 @@ async fn fail(state: &AppState, user_id: &str, request_id: &RequestId, id: &str,
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
         (status = 429, response = TooManyRequests),
         (status = 502, response = BadGateway),
@@ -1125,6 +1234,7 @@ pub async fn terminate(
     if session.finished {
         delete_owned(&state, &principal, &request_id, id).await?;
     } else {
+        // Terminated only once file-service says so: otherwise the answer is its error.
         fail(
             &state,
             &principal.user_id,
@@ -1132,7 +1242,7 @@ pub async fn terminate(
             &file.id,
             &file.file_name,
         )
-        .await;
+        .await?;
     }
     tracing::info!(id = %file.id, at = %Utc::now(), "resumable upload terminated");
     Ok(HttpResponse::NoContent().finish())
@@ -1147,15 +1257,30 @@ pub async fn terminate(
     operation_id = "tusOverride",
     params(
         ("id" = String, Path, format = "uuid", description = "The upload's id"),
-        ("X-HTTP-Method-Override" = String, Header, description = "`PATCH` or `DELETE`"),
+        ("X-HTTP-Method-Override" = String, Header, description = "`PATCH` or `DELETE`; the other headers and the body are those of that method"),
     ),
+    request_body(content = String, content_type = "application/offset+octet-stream",
+        description = "For `PATCH`: the bytes at `Upload-Offset`"),
     security(("apiKey" = []), ("session" = [])),
     responses(
-        (status = 204, description = "As the overridden method"),
+        (status = 204, description = "As the overridden method", headers(
+            ("Upload-Offset" = u64, description = "For `PATCH`"),
+            ("Upload-Expires" = String, description = "For `PATCH`, while the upload is unfinished"),
+        )),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
         (status = 405, response = MethodNotAllowed),
+        (status = 408, response = RequestTimeout),
+        (status = 409, response = Conflict),
+        (status = 410, response = Gone),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 423, response = Locked),
         (status = 429, response = TooManyRequests),
+        (status = 460, response = ChecksumMismatch),
         (status = 502, response = BadGateway),
         (status = 503, response = ServiceUnavailable),
         (status = 504, response = GatewayTimeout),
@@ -1193,11 +1318,16 @@ mod tests {
             parse_metadata("filename d29ybGRfZG9taW5hdGlvbi5wbmc=,is_confidential, duration N2Q=")
                 .unwrap();
         assert_eq!(
-            metadata_value(&pairs, "filename"),
+            metadata_value(&pairs, "filename").unwrap(),
             Some("world_domination.png")
         );
-        assert_eq!(metadata_value(&pairs, "duration"), Some("7d"));
+        assert_eq!(metadata_value(&pairs, "duration").unwrap(), Some("7d"));
         assert_eq!(pairs[1], ("is_confidential".to_owned(), None));
+        assert_eq!(metadata_value(&pairs, "is_confidential").unwrap(), None);
+        // Values are bytes; only those read must be text.
+        let binary = parse_metadata("thumbnail //79, filename //79").unwrap();
+        assert_eq!(binary[0].1.as_deref(), Some(&[0xff, 0xfe, 0xfd][..]));
+        assert!(metadata_value(&binary, "filename").is_err());
         assert!(parse_metadata("filename !!!").is_err());
         assert!(parse_metadata("a YQ==,a Yg==").is_err());
         assert!(parse_metadata("a YQ== extra").is_err());

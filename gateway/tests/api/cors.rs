@@ -120,3 +120,57 @@ async fn a_listed_origin_may_call_the_api_with_a_key_but_never_with_cookies() {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+/// A browser on a listed origin may read every tus header the answers carry (the
+/// capabilities, the offset, length, metadata and expiry of an upload).
+#[tokio::test]
+async fn a_listed_origin_may_read_every_tus_header() {
+    use base64::Engine;
+    let app = spawn_app_with(|config| config.cors_origins = APP_ORIGIN.into()).await;
+    let key = app.api_key("wanda@example.com").await;
+    let tus = |method: Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(&key)
+            .header("Origin", APP_ORIGIN)
+            .header("Tus-Resumable", "1.0.0")
+    };
+    let name = base64::engine::general_purpose::STANDARD.encode("cors.txt");
+    let created = tus(Method::POST, "/api/uploads")
+        .header("Upload-Defer-Length", "1")
+        .header("Upload-Metadata", format!("filename {name}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let path = created.headers()["location"].to_str().unwrap().to_owned();
+    let capabilities = tus(Method::OPTIONS, "/api/uploads").send().await.unwrap();
+    let progress = tus(Method::HEAD, &path).send().await.unwrap();
+    for response in [&created, &capabilities, &progress] {
+        let exposed: Vec<String> = response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .split(',')
+            .map(|name| name.trim().to_lowercase())
+            .collect();
+        let tus_headers: Vec<&str> = response
+            .headers()
+            .keys()
+            .map(reqwest::header::HeaderName::as_str)
+            .filter(|name| name.starts_with("tus-") || name.starts_with("upload-"))
+            .collect();
+        assert!(tus_headers.len() >= 2, "{tus_headers:?}");
+        for name in tus_headers {
+            assert!(
+                exposed.iter().any(|listed| listed == name),
+                "{name} is not exposed"
+            );
+        }
+    }
+    assert!(progress.headers().contains_key("upload-defer-length"));
+    assert!(
+        capabilities
+            .headers()
+            .contains_key("tus-checksum-algorithm")
+    );
+}

@@ -12,7 +12,9 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
-use crate::helpers::{Backend, TestApp, png_bytes, problem, sha256_hex, spawn_app, spawn_app_on};
+use crate::helpers::{
+    Backend, TestApp, png_bytes, problem, sha256_hex, spawn_app, spawn_app_on, spawn_app_with,
+};
 
 fn encode(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
@@ -413,6 +415,67 @@ async fn content_that_does_not_match_its_extension_ends_the_upload() {
     assert_eq!(app.rows_with_status("active").await, 0);
 }
 
+/// A creation-with-upload refused for its headers creates no upload; one whose body
+/// stalls still answers 201 with the upload's Location and the offset that holds, so
+/// the client goes on from there instead of leaving an upload nobody can reach.
+#[tokio::test]
+async fn a_creation_with_upload_that_fails_leaves_no_unreachable_upload() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|config| config.body_idle_timeout_secs = 1).await;
+    let tus = Tus::new(&app).await;
+    let metadata = format!("filename {}", encode("stalled.txt"));
+    let bad_sum = tus
+        .request(Method::POST, "/api/uploads")
+        .header("Upload-Length", "10")
+        .header("Upload-Metadata", &metadata)
+        .header("Upload-Checksum", "sha1 not-base64!")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body("0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_sum.status(), StatusCode::BAD_REQUEST);
+    let encoded = tus
+        .request(Method::POST, "/api/uploads")
+        .header("Upload-Length", "10")
+        .header("Upload-Metadata", &metadata)
+        .header(header::CONTENT_ENCODING, "gzip")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .body("0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(encoded.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(app.rows_with_status("pending").await, 0);
+
+    // 10,000 bytes of 100,000, then nothing.
+    let host = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let head = format!(
+        "POST /api/uploads HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+         Tus-Resumable: 1.0.0\r\nUpload-Length: 100000\r\nUpload-Metadata: {metadata}\r\n\
+         Content-Type: application/offset+octet-stream\r\nContent-Length: 100000\r\n\r\n",
+        tus.key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&[b'x'; 10_000]).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let read = stream.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).to_lowercase();
+    assert!(answer.starts_with("http/1.1 201 created"), "{answer}");
+    assert!(answer.contains("upload-offset: 10000\r\n"), "{answer}");
+    let path = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("location: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(10_000)));
+    let rest = tus.patch(&path, 10_000, vec![b'y'; 90_000]).await;
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.rows_with_status("active").await, 1);
+}
+
 #[tokio::test]
 async fn creation_with_upload_and_a_deferred_length() {
     let app = spawn_app().await;
@@ -559,6 +622,39 @@ async fn a_body_cut_off_keeps_the_bytes_that_arrived() {
         .await
         .unwrap();
     assert_eq!(file["sha256"], sha256_hex(&expected));
+}
+
+/// Storage lost an upload's staged bytes (its staging area is gone): the next PATCH finds
+/// fewer bytes there than were acknowledged, and the offset goes back to what storage
+/// holds, so the client sends them again rather than failing at that offset for good.
+#[tokio::test]
+async fn a_patch_after_storage_lost_the_staged_bytes_moves_the_offset_back() {
+    let app = spawn_app().await;
+    let tus = Tus::new(&app).await;
+    let path = tus.create("lost.txt", 600_000).await;
+    let first = tus.patch(&path, 0, vec![b'a'; 300_000]).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    let staging = app.objects.path().join(".staging");
+    for entry in std::fs::read_dir(&staging).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let lost = tus.patch(&path, 300_000, vec![b'b'; 300_000]).await;
+    assert_eq!(lost.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&lost), 0);
+    assert_eq!(tus.offset(&path).await, (StatusCode::OK, Some(0)));
+    let mut bytes = vec![b'a'; 300_000];
+    bytes.extend_from_slice(&[b'b'; 300_000]);
+    let again = tus.patch(&path, 0, bytes.clone()).await;
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+    assert_eq!(offset_of(&again), 600_000);
+    let id = path.rsplit('/').next().unwrap();
+    let stored = app
+        .get(&tus.key, &format!("/api/download/{id}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
 }
 
 #[tokio::test]
@@ -957,6 +1053,31 @@ async fn an_uploads_bytes_are_not_counted_but_other_callers_are() {
     assert_eq!(&download.bytes().await.unwrap()[..], b"xxxxxxyy");
 }
 
+/// Clients behind proxies that only pass GET and POST (tus-js-client's
+/// overridePatchMethod) move their uploads uncounted too.
+#[tokio::test]
+async fn patches_sent_as_overridden_posts_are_not_counted_either() {
+    let app = crate::helpers::spawn_app_with(|config| config.rate_limit_api = "2/1m".into()).await;
+    let tus = Tus::new(&app).await;
+    let path = tus.create("override.txt", 5).await;
+    for offset in 0..5 {
+        let response = tus
+            .request(Method::POST, &path)
+            .header("X-HTTP-Method-Override", "PATCH")
+            .header("Upload-Offset", offset.to_string())
+            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+            .body("x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "at {offset}");
+        // The first is counted; its success is the pass for the rest.
+        let expected = (offset == 0).then_some(1);
+        assert_eq!(remaining(&response), expected, "at {offset}");
+    }
+    assert_eq!(app.rows_with_status("active").await, 1);
+}
+
 #[tokio::test]
 async fn a_revoked_key_loses_its_pass_after_one_failure() {
     let app = crate::helpers::spawn_app_with(|config| {
@@ -991,5 +1112,7 @@ async fn a_revoked_key_loses_its_pass_after_one_failure() {
     let response = tus.patch(&path, 1, b"y".to_vec()).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key(header::RETRY_AFTER));
+    // A tus answer, like every other.
+    assert_eq!(response.headers()["tus-resumable"], "1.0.0");
     assert_eq!(problem(response).await["code"], "rate_limited");
 }
