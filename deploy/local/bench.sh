@@ -226,12 +226,14 @@ stop_weed() {
 # stop_process PID NAME: SIGTERM, then up to 45 s for PID to exit (the gateway lets
 # requests in flight finish for up to 30 s), then SIGKILL; reaps it either way.
 stop_process() {
-    local pid="$1" name="$2" deadline=$((SECONDS + 45))
+    local pid="$1" name="$2" deadline=$((SECONDS + 45)) started
+    # This process, not whatever takes its pid once it is gone (BENCHMARKS.md, session 14).
+    started="$(fv_pid_started "$pid")"
     kill "$pid" 2>/dev/null || true
-    while fv_pid_alive "$pid" && [[ "$SECONDS" -lt "$deadline" ]]; do
+    while fv_pid_alive "$pid" "$started" && [[ "$SECONDS" -lt "$deadline" ]]; do
         sleep 0.1
     done
-    if fv_pid_alive "$pid"; then
+    if fv_pid_alive "$pid" "$started"; then
         fv_note "$name (pid $pid) did not stop within 45 s of SIGTERM; killing it"
         # What it was doing: the end of its log, which the cleanup removes with $work.
         if [[ -f "$work/$name.log" ]]; then
@@ -240,8 +242,8 @@ stop_process() {
         fi
         # Where its threads are: name, state and kernel wait channel of each, and their
         # stacks when gdb is at hand (the bench runs as root, so it may attach).
-        # What the liveness check saw: a stop once waited here for a process that its
-        # thread list showed gone (BENCHMARKS.md, session 13).
+        # What the liveness check saw (sessions 13 and 14 waited here for processes long
+        # gone, whose pids a thread of another process had taken: BENCHMARKS.md).
         fv_say "--- kill -0: $(kill -0 "$pid" 2>&1 && echo ok); /proc/$pid/stat: $(head -c 120 "/proc/$pid/stat" 2>&1)"
         fv_say "--- its threads (name, state, wchan):"
         for task in /proc/"$pid"/task/*; do

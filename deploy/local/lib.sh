@@ -51,12 +51,25 @@ fv_port_owner() {
 }
 
 # True when process PID exists and is not a zombie (a killed daemon whose reaper has not
-# collected it yet still answers kill -0).
+# collected it yet still answers kill -0). With STARTED (from fv_pid_started), only the
+# process that had that start time counts: once a process is gone, its pid may come round
+# again for another (a machine that starts many processes wraps its pids within
+# seconds). A pid that came round as a thread of another process never counts: kill -0
+# and /proc/PID answer for thread ids too.
 fv_pid_alive() {
-    local pid="$1" state
+    local pid="$1" started="${2:-}" state tgid
     kill -0 "$pid" 2>/dev/null || return 1
+    tgid="$(sed -n 's/^Tgid:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null || true)"
+    [[ -z "$tgid" || "$tgid" == "$pid" ]] || return 1
+    [[ -z "$started" || "$(fv_pid_started "$pid")" == "$started" ]] || return 1
     state="$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "/proc/$pid/stat" 2>/dev/null || true)"
     [[ "$state" != Z && "$state" != X ]]
+}
+
+# When process PID started (clock ticks since boot, field 22 of /proc/PID/stat); empty
+# when there is no such process.
+fv_pid_started() {
+    sed -n 's/^.*) //p' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'
 }
 
 # True when this script may install packages: as root, unless FLOWSVAULT_NO_INSTALL is set.
