@@ -1013,10 +1013,12 @@ impl Writer {
             }
         };
         // Without a verdict the request is gone: its bytes are kept, unless they came
-        // with a checksum that can no longer be checked.
+        // with a checksum that can no longer be checked. An offset that went back is
+        // recorded whatever the verdict: none of this body was written.
         let keep = (&mut self.verdict)
             .await
-            .unwrap_or(!self.checksum_requested);
+            .unwrap_or(!self.checksum_requested)
+            || staged < self.offset;
         let mut files = state.backends.files();
         if !keep {
             let session = files
